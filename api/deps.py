@@ -1,0 +1,84 @@
+"""Dependencies injected into routes: runtime objects, a database session, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api.runtime import Runtime
+from core.access import ANONYMOUS, Viewer
+from core.taxonomy import Role
+from models.organizations import authenticate
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """A session per request; routes commit explicitly so the response reflects what was stored."""
+    with runtime.session_factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer tm_...`")
+
+
+def get_viewer(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Viewer:
+    if credentials is None:
+        return ANONYMOUS
+    viewer = authenticate(session=session, raw_key=credentials.credentials)
+    if viewer is None:
+        raise HTTPException(401, "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"})
+    return viewer
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
+
+def require_roles(*roles: Role) -> Any:
+    """A dependency admitting only authenticated callers with one of `roles`."""
+
+    def _check(viewer: ViewerDep) -> Viewer:
+        if viewer.is_anonymous:
+            raise HTTPException(401, "This action needs an API key.", headers={"WWW-Authenticate": "Bearer"})
+        if viewer.role not in roles:
+            allowed = ", ".join(role.value for role in roles)
+            raise HTTPException(403, f"Your role ({viewer.role}) may not do this; allowed: {allowed}.")
+        return viewer
+
+    return Depends(_check)
+
+
+StaffDep = Annotated[Viewer, require_roles(Role.ADMIN, Role.BROKER)]
+AdminDep = Annotated[Viewer, require_roles(Role.ADMIN)]
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def forbid_unknown_query(request: Request) -> None:
+    """Reject query parameters the route does not declare: a misspelt filter must not silently match all."""
+    route = request.scope.get("route")
+    if route is None:
+        return
+    unknown = sorted(set(request.query_params) - _query_names(route.dependant))
+    if unknown:
+        raise HTTPException(422, f"Unknown query parameter(s): {', '.join(unknown)}.")

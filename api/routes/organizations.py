@@ -1,0 +1,84 @@
+"""Organizations of the exchange and their API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import AdminDep, SessionDep, StaffDep, ViewerDep, forbid_unknown_query
+from api.schemas.common import Page
+from api.schemas.organizations import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    OrganizationCreate,
+    OrganizationRead,
+    OrganizationUpdate,
+)
+from core.access import Viewer, can_write
+from core.taxonomy import OrgKind
+from models import organizations as organization_service
+from models.errors import ForbiddenError
+from models.organizations import Organization
+
+router = APIRouter(dependencies=[Depends(forbid_unknown_query)])
+
+
+def public_view(organization: Organization, viewer: Viewer) -> OrganizationRead:
+    """Webhook addresses are operational secrets: only staff and the organization itself see them."""
+    read = OrganizationRead.model_validate(organization)
+    if not can_write(viewer, organization_id=organization.id):
+        read.webhook_url = None
+    return read
+
+
+@router.get("/organizations", response_model=Page[OrganizationRead], summary="List organizations")
+def list_organizations(
+    session: SessionDep,
+    viewer: ViewerDep,
+    kind: OrgKind | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    rows, total = organization_service.list_organizations(session=session, kind=kind, offset=offset, limit=limit)
+    return {"items": [public_view(row, viewer) for row in rows], "total": total, "offset": offset, "limit": limit}
+
+
+@router.post("/organizations", response_model=OrganizationRead, status_code=201, summary="Register an organization")
+def create_organization(body: OrganizationCreate, session: SessionDep, viewer: StaffDep) -> OrganizationRead:
+    organization = organization_service.create_organization(session=session, values=body.model_dump())
+    session.commit()
+    return public_view(organization, viewer)
+
+
+@router.get("/organizations/{organization_id}", response_model=OrganizationRead, summary="Read an organization")
+def read_organization(organization_id: int, session: SessionDep, viewer: ViewerDep) -> OrganizationRead:
+    organization = organization_service.get_organization(session=session, organization_id=organization_id)
+    return public_view(organization, viewer)
+
+
+@router.patch("/organizations/{organization_id}", response_model=OrganizationRead, summary="Change an organization")
+def update_organization(
+    organization_id: int, body: OrganizationUpdate, session: SessionDep, viewer: ViewerDep
+) -> OrganizationRead:
+    organization = organization_service.get_organization(session=session, organization_id=organization_id)
+    if viewer.is_anonymous or not can_write(viewer, organization_id=organization_id):
+        raise ForbiddenError("Only the organization's own members or staff may change it.")
+    organization_service.update_organization(
+        session=session, organization=organization, values=body.model_dump(exclude_unset=True)
+    )
+    session.commit()
+    return public_view(organization, viewer)
+
+
+@router.post("/api-keys", response_model=ApiKeyCreated, status_code=201, summary="Issue an API key (admin)")
+def create_api_key(body: ApiKeyCreate, session: SessionDep, _admin: AdminDep) -> ApiKeyCreated:
+    if body.organization_id is not None:
+        organization_service.get_organization(session=session, organization_id=body.organization_id)
+    api_key, raw_key = organization_service.create_api_key(
+        session=session, role=body.role, name=body.name, organization_id=body.organization_id
+    )
+    session.commit()
+    return ApiKeyCreated(
+        id=api_key.id, name=api_key.name, role=api_key.role, organization_id=api_key.organization_id, key=raw_key
+    )

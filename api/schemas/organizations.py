@@ -1,0 +1,62 @@
+"""Request and response bodies for organizations and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from api.schemas.common import Strict
+from core.taxonomy import OrgKind, Region, Role
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class OrganizationCreate(Strict):
+    slug: Slug
+    name: Name
+    kind: OrgKind
+    region: Region
+    website: Url | None = None
+    contact_email: Email | None = None
+    webhook_url: Url | None = None
+
+
+class OrganizationUpdate(Strict):
+    name: Name | None = None
+    region: Region | None = None
+    website: Url | None = None
+    contact_email: Email | None = None
+    webhook_url: Url | None = None
+
+
+class OrganizationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    slug: str
+    name: str
+    kind: OrgKind
+    region: Region
+    website: str | None
+    contact_email: str | None
+    webhook_url: str | None = None
+    created_at: datetime
+
+
+class ApiKeyCreate(Strict):
+    name: Name
+    role: Role
+    organization_id: int | None = None
+
+
+class ApiKeyCreated(BaseModel):
+    id: int
+    name: str
+    role: Role
+    organization_id: int | None
+    key: str

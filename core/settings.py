@@ -1,0 +1,73 @@
+"""The one configuration object, read from `TECHMATCH_*` environment variables (or `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator may change without touching code."""
+
+    model_config = SettingsConfigDict(env_prefix="TECHMATCH_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to a SQLite file in data_dir.",
+    )
+
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="sentence-transformers name or local path; the bundled default needs no network.",
+    )
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
+    embedding_batch_size: int = Field(default=32, ge=1)
+    query_prefix: str = Field(default="", description='e.g. "query: " for e5 models')
+    passage_prefix: str = Field(default="", description='e.g. "passage: " for e5 models')
+
+    exact_search_max: int = Field(
+        default=20_000, ge=0, description="Past this many vectors the index switches to HNSW."
+    )
+    hnsw_m: int = Field(default=32, ge=4)
+    hnsw_ef_construction: int = Field(default=80, ge=8)
+    hnsw_ef_search: int = Field(default=64, ge=8)
+
+    suggestion_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
+    suggestion_top_k: int = Field(default=10, ge=1, le=100)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    background_workers: bool = Field(
+        default=True, description="Run the index, suggestion and webhook workers in the API process."
+    )
+
+    max_description_chars: int = Field(default=20_000, ge=100)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'techmatch.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "indexes"
+
+    @property
+    def ranker_dir(self) -> Path:
+        return self.data_dir / "rankers"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings of this process, read once."""
+    return Settings()

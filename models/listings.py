@@ -1,0 +1,233 @@
+"""Offers and needs: the two listing tables and the services that read and write them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Select, String, Text, func, or_, select
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
+
+from core.access import Viewer, can_see
+from core.taxonomy import (
+    Confidentiality,
+    Currency,
+    IPStatus,
+    Language,
+    ListingStatus,
+    Region,
+    Sector,
+    TransferType,
+)
+from models.base import Base, utcnow
+from models.errors import ConflictError, NotFoundError
+from models.organizations import Organization, enum_column
+
+
+class ListingColumns:
+    """Columns every listing has, whichever side of the exchange it comes from."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    sector: Mapped[Sector] = mapped_column(enum_column(Sector), index=True)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    transfer_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    currency: Mapped[Currency] = mapped_column(enum_column(Currency, 3), default=Currency.VND)
+    region: Mapped[Region] = mapped_column(enum_column(Region), index=True)
+    language: Mapped[Language] = mapped_column(enum_column(Language, 2), index=True)
+    status: Mapped[ListingStatus] = mapped_column(
+        enum_column(ListingStatus, 16), default=ListingStatus.DRAFT, index=True
+    )
+    # Organizations the owner never wants to be matched with.
+    excluded_organization_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @declared_attr
+    def organization_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+
+    @declared_attr
+    def organization(cls) -> Mapped[Organization]:
+        return relationship(Organization, lazy="joined")
+
+
+class Offer(ListingColumns, Base):
+    """A technology a research institute or university offers to transfer."""
+
+    __tablename__ = "offers"
+
+    trl: Mapped[int] = mapped_column(index=True)
+    ip_status: Mapped[IPStatus] = mapped_column(enum_column(IPStatus), index=True)
+    price_min: Mapped[int | None] = mapped_column(BigInteger)
+    price_max: Mapped[int | None] = mapped_column(BigInteger)
+
+    @property
+    def confidentiality(self) -> Confidentiality:
+        return Confidentiality.PUBLIC
+
+
+class Need(ListingColumns, Base):
+    """A problem an enterprise wants solved by a technology."""
+
+    __tablename__ = "needs"
+
+    min_trl: Mapped[int] = mapped_column(index=True)
+    budget_min: Mapped[int | None] = mapped_column(BigInteger)
+    budget_max: Mapped[int | None] = mapped_column(BigInteger)
+    deadline: Mapped[date | None] = mapped_column()
+    confidentiality: Mapped[Confidentiality] = mapped_column(  # type: ignore[assignment]
+        enum_column(Confidentiality, 16), default=Confidentiality.PUBLIC
+    )
+
+
+Listing = Offer | Need
+ListingT = TypeVar("ListingT", Offer, Need)
+
+
+def trl_column(model: type[Offer] | type[Need]) -> Any:
+    """The TRL an offer has, or the minimum TRL a need asks for."""
+    return Offer.trl if model is Offer else Need.min_trl
+
+
+@dataclass(frozen=True)
+class ListingFilters:
+    """Structured filters shared by listing pages and search; None means no constraint."""
+
+    sectors: Sequence[Sector] = ()
+    trl_min: int | None = None
+    trl_max: int | None = None
+    ip_statuses: Sequence[IPStatus] = ()
+    transfer_types: Sequence[TransferType] = ()
+    regions: Sequence[Region] = ()
+    languages: Sequence[Language] = ()
+    statuses: Sequence[ListingStatus] = ()
+    organization_id: int | None = None
+    exclude_ids: Sequence[int] = field(default_factory=tuple)
+
+
+SORTABLE = ("id", "created_at", "updated_at", "title", "trl")
+
+
+def _visible_to(query: Select[Any], model: type[Offer] | type[Need], viewer: Viewer) -> Select[Any]:
+    if viewer.is_staff:
+        return query
+    public = model.status == ListingStatus.PUBLISHED
+    if model is Need:
+        public = public & (Need.confidentiality == Confidentiality.PUBLIC)
+    if viewer.organization_id is not None:
+        return query.where(or_(public, model.organization_id == viewer.organization_id))
+    return query.where(public)
+
+
+def _filtered(model: type[Offer] | type[Need], filters: ListingFilters, viewer: Viewer) -> Select[Any]:
+    query = _visible_to(select(model), model, viewer)
+    trl = trl_column(model)
+    if filters.sectors:
+        query = query.where(model.sector.in_(filters.sectors))
+    if filters.trl_min is not None:
+        query = query.where(trl >= filters.trl_min)
+    if filters.trl_max is not None:
+        query = query.where(trl <= filters.trl_max)
+    if filters.ip_statuses and model is Offer:
+        query = query.where(Offer.ip_status.in_(filters.ip_statuses))
+    if filters.regions:
+        query = query.where(model.region.in_(filters.regions))
+    if filters.languages:
+        query = query.where(model.language.in_(filters.languages))
+    if filters.statuses:
+        query = query.where(model.status.in_(filters.statuses))
+    if filters.organization_id is not None:
+        query = query.where(model.organization_id == filters.organization_id)
+    if filters.exclude_ids:
+        query = query.where(model.id.not_in(filters.exclude_ids))
+    return query
+
+
+def _has_transfer_type(row: Offer | Need, wanted: Sequence[TransferType]) -> bool:
+    return not wanted or any(t in row.transfer_types for t in wanted)
+
+
+def list_listings(
+    *,
+    session: Session,
+    model: type[ListingT],
+    filters: ListingFilters,
+    viewer: Viewer,
+    offset: int = 0,
+    limit: int = 20,
+    sort: str = "-created_at",
+) -> tuple[list[ListingT], int]:
+    """One page of listings the viewer may see, and the total count matching the filters."""
+    query = _filtered(model, filters, viewer)
+    if filters.transfer_types:
+        # A JSON list membership test is not portable SQL; the id set is small enough to filter here.
+        ids = [row.id for row in session.scalars(query) if _has_transfer_type(row, filters.transfer_types)]
+        query = select(model).where(model.id.in_(ids))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    column = trl_column(model) if name == "trl" else getattr(model, name)
+    order = column.desc() if descending else column.asc()
+    rows = session.scalars(query.order_by(order, model.id.desc()).offset(offset).limit(limit)).unique().all()
+    return list(rows), total
+
+
+def visible_ids(
+    *, session: Session, model: type[Offer] | type[Need], filters: ListingFilters, viewer: Viewer
+) -> set[int]:
+    """Ids of listings matching the filters that the viewer may see: the search's allowed set."""
+    query = _filtered(model, filters, viewer)
+    if filters.transfer_types:
+        return {row.id for row in session.scalars(query) if _has_transfer_type(row, filters.transfer_types)}
+    return set(session.scalars(query.with_only_columns(model.id)))
+
+
+def get_listing(*, session: Session, model: type[ListingT], listing_id: int, viewer: Viewer) -> ListingT:
+    """A listing the viewer may see; hidden ones are reported as missing so their existence does not leak."""
+    row = session.get(model, listing_id)
+    if row is None or not can_see(
+        viewer, organization_id=row.organization_id, status=row.status, confidentiality=row.confidentiality
+    ):
+        raise NotFoundError(f"{model.__name__} {listing_id} does not exist.")
+    return row
+
+
+def get_listings(*, session: Session, model: type[ListingT], ids: Sequence[int]) -> dict[int, ListingT]:
+    """Listings by id in one query, for ranking and index sync."""
+    if not ids:
+        return {}
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids))).unique()}
+
+
+def create_listing(*, session: Session, model: type[ListingT], values: dict[str, Any]) -> ListingT:
+    if values.get("external_ref") and session.scalar(
+        select(model.id).where(model.external_ref == values["external_ref"])
+    ):
+        raise ConflictError(f"A {model.__name__.lower()} with ref {values['external_ref']!r} already exists.")
+    row = model(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update_listing(*, session: Session, row: ListingT, values: dict[str, Any]) -> ListingT:
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def delete_listing(*, session: Session, row: Offer | Need) -> None:
+    session.delete(row)
+    session.flush()
+
+
+def listing_ids_by_status(*, session: Session, model: type[Offer] | type[Need]) -> dict[int, ListingStatus]:
+    """Every listing's status, for checking indexes against the store."""
+    return dict(session.execute(select(model.id, model.status)).tuples().all())

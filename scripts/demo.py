@@ -1,0 +1,57 @@
+"""The bundled bilingual demo data set and one API key per role to explore it with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from core.taxonomy import Role
+from models.organizations import authenticate, create_api_key, get_organization_by_slug
+from scripts.transfer import ImportReport, import_file
+
+DEMO_DIR = Path(__file__).with_name("demo_data")
+EXCHANGE_SLUG = "hcm-exchange"
+
+# Fixed so that the README's curl examples work; they only ever exist in a demo database.
+DEMO_KEYS: dict[Role, tuple[str, str | None]] = {
+    Role.ADMIN: ("tm_demo_admin", EXCHANGE_SLUG),
+    Role.BROKER: ("tm_demo_broker", EXCHANGE_SLUG),
+    Role.INSTITUTE_MEMBER: ("tm_demo_institute", "hcmut"),
+    Role.ENTERPRISE_MEMBER: ("tm_demo_enterprise", None),
+}
+
+
+def load_demo(*, session: Session, data_dir: Path = DEMO_DIR) -> dict[str, ImportReport]:
+    """Load organizations, offers and needs (idempotent: refs and slugs are upserted) and the demo keys."""
+    reports = {
+        kind: import_file(session=session, path=data_dir / f"{kind}.jsonl", kind=kind)  # type: ignore[arg-type]
+        for kind in ("organizations", "offers", "needs")
+    }
+    for kind, report in reports.items():
+        if not report.ok:
+            raise ValueError(f"demo {kind} has invalid rows: {report.rejected[:3]}")
+    session.flush()
+    for role, (raw_key, slug) in DEMO_KEYS.items():
+        if authenticate(session=session, raw_key=raw_key) is not None:
+            continue
+        organization = get_organization_by_slug(session=session, slug=slug) if slug else None
+        if organization is None and role == Role.ENTERPRISE_MEMBER:
+            organization = _first_enterprise(session)
+        create_api_key(
+            session=session,
+            role=role,
+            name=f"demo {role.value}",
+            organization_id=organization.id if organization else None,
+            raw_key=raw_key,
+        )
+    return reports
+
+
+def _first_enterprise(session: Session):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from core.taxonomy import OrgKind
+    from models.organizations import Organization
+
+    return session.scalar(select(Organization).where(Organization.kind == OrgKind.ENTERPRISE).order_by(Organization.id))

@@ -1,0 +1,197 @@
+"""Import and export of listings as JSON Lines or CSV, validated row by row.
+
+The file format is the demo data's: one listing per row, the owner named by its
+organization slug (`org`) and the listing by an optional stable `ref`. Rows with a
+known ref update that listing, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.schemas.listings import NeedFields, OfferFields, Ref
+from api.schemas.organizations import OrganizationCreate
+from models.listings import Need, Offer, create_listing, update_listing
+from models.organizations import Organization, create_organization, get_organization_by_slug
+
+Kind = Literal["offers", "needs", "organizations"]
+LIST_FIELDS = ("keywords", "transfer_types", "excluded_organization_ids")
+# In CSV, list cells hold their items separated by this character.
+CSV_LIST_SEPARATOR = ";"
+
+
+class OfferRow(OfferFields):
+    org: str = Field(min_length=1)
+    ref: Ref | None = None
+
+
+class NeedRow(NeedFields):
+    org: str = Field(min_length=1)
+    ref: Ref | None = None
+
+
+ROW_SCHEMAS: dict[str, type[BaseModel]] = {"offers": OfferRow, "needs": NeedRow, "organizations": OrganizationCreate}
+MODELS: dict[str, type[Offer] | type[Need]] = {"offers": Offer, "needs": Need}
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, row) pairs; a row that cannot even be parsed comes back as an error string."""
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            for number, raw in enumerate(csv.DictReader(handle), start=2):
+                yield number, _from_csv(raw)
+        return
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, f"not valid JSON ({exc.msg})"
+                continue
+            yield number, row if isinstance(row, dict) else "a row must be a JSON object"
+
+
+def _from_csv(raw: dict[str | None, Any]) -> dict[str, Any] | str:
+    if None in raw:
+        return "more cells than header columns"
+    row: dict[str, Any] = {}
+    for name, cell in raw.items():
+        value = (cell or "").strip()
+        if name in LIST_FIELDS:
+            row[str(name)] = [item.strip() for item in value.split(CSV_LIST_SEPARATOR) if item.strip()]
+        elif value:
+            row[str(name)] = value
+    return row
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in err['loc']) or 'row'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+def import_file(*, session: Session, path: Path, kind: Kind, skip_invalid: bool = False) -> ImportReport:
+    """Validate every row, then write the valid ones into the caller's transaction.
+
+    Without `skip_invalid` a single bad row writes nothing; with it the valid rows are
+    written and the bad ones reported. The caller commits once, so no file is half-imported.
+    """
+    report = ImportReport()
+    valid: list[tuple[int, BaseModel]] = []
+    schema = ROW_SCHEMAS[kind]
+    seen_refs: set[str] = set()
+    for number, row in read_rows(path):
+        if isinstance(row, str):
+            report.rejected.append((number, row))
+            continue
+        try:
+            parsed = schema.model_validate(row)
+        except ValidationError as exc:
+            report.rejected.append((number, _describe(exc)))
+            continue
+        key = getattr(parsed, "ref", None) or getattr(parsed, "slug", None)
+        if key is not None and key in seen_refs:
+            report.rejected.append((number, f"duplicate ref {key!r} in this file"))
+            continue
+        if key is not None:
+            seen_refs.add(key)
+        if kind != "organizations":
+            problem = _owner_problem(session, parsed)
+            if problem:
+                report.rejected.append((number, problem))
+                continue
+        valid.append((number, parsed))
+    if report.rejected and not skip_invalid:
+        return report
+    for _number, parsed in valid:
+        _write(session, kind, parsed, report)
+    return report
+
+
+def _owner_problem(session: Session, parsed: BaseModel) -> str | None:
+    if get_organization_by_slug(session=session, slug=parsed.org) is None:  # type: ignore[attr-defined]
+        return f"org: no organization with slug {parsed.org!r}"  # type: ignore[attr-defined]
+    return None
+
+
+def _write(session: Session, kind: Kind, parsed: BaseModel, report: ImportReport) -> None:
+    values = parsed.model_dump()
+    if kind == "organizations":
+        existing_org = get_organization_by_slug(session=session, slug=values["slug"])
+        if existing_org is None:
+            create_organization(session=session, values=values)
+            report.created += 1
+        else:
+            for name, value in values.items():
+                setattr(existing_org, name, value)
+            report.updated += 1
+        return
+    model = MODELS[kind]
+    organization = get_organization_by_slug(session=session, slug=values.pop("org"))
+    assert organization is not None  # checked while validating
+    ref = values.pop("ref")
+    values["organization_id"] = organization.id
+    existing = session.scalar(select(model).where(model.external_ref == ref)) if ref else None
+    if existing is None:
+        create_listing(session=session, model=model, values={**values, "external_ref": ref})
+        report.created += 1
+    elif any(getattr(existing, name) != value for name, value in values.items()):
+        update_listing(session=session, row=existing, values=values)
+        report.updated += 1
+
+
+def export_rows(*, session: Session, kind: Kind) -> Iterator[dict[str, Any]]:
+    """Every row of `kind` in the import format, so an export imports back unchanged."""
+    if kind == "organizations":
+        for organization in session.scalars(select(Organization).order_by(Organization.id)):
+            yield OrganizationCreate.model_validate(organization, from_attributes=True).model_dump(mode="json")
+        return
+    model = MODELS[kind]
+    fields = ROW_SCHEMAS[kind].model_fields
+    for row in session.scalars(select(model).order_by(model.id)).unique():
+        values = {name: getattr(row, name) for name in fields if hasattr(row, name)}
+        values.update(org=row.organization.slug, ref=row.external_ref)
+        yield ROW_SCHEMAS[kind].model_validate(values).model_dump(mode="json")
+
+
+def write_rows(rows: Iterator[dict[str, Any]], path: Path) -> int:
+    """Write rows as JSON Lines, or CSV when the path ends in .csv; returns the row count."""
+    count = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        if path.suffix.lower() == ".csv":
+            writer: csv.DictWriter[str] | None = None
+            for row in rows:
+                if writer is None:
+                    writer = csv.DictWriter(handle, fieldnames=list(row))
+                    writer.writeheader()
+                writer.writerow(
+                    {k: CSV_LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
+                )
+                count += 1
+            return count
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    return count
