@@ -9,10 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import health, organizations
+from api.indexing import build_index_sync
+from api.routes import broker, health, matching, organizations
 from api.routes.listings import NEEDS, OFFERS, listing_router
 from api.runtime import Runtime
+from api.suggestions import SuggestionWorker
+from api.webhooks import WebhookDeliverer
 from core.settings import Settings, get_settings
+from indexes.encoder import build_encoder
+from matcher.fusion import AdaptiveFusion
+from matcher.registry import active_ranker
+from matcher.service import Matcher
 from models.base import make_engine, make_session_factory
 from models.events import ListingChangeFeed
 from models.migrate import upgrade
@@ -22,13 +29,39 @@ API_PREFIX = "/api/v1"
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    """Connect to and migrate the store; the pieces every request shares."""
+    """Migrate the store, load the encoder and indexes, and bring the indexes in line with the store."""
     engine = make_engine(settings.sqlalchemy_url)
     upgrade(engine)
     session_factory = make_session_factory(engine)
     change_feed = ListingChangeFeed()
     change_feed.attach(session_factory)
-    return Runtime(settings=settings, engine=engine, session_factory=session_factory, change_feed=change_feed)
+    encoder = build_encoder(settings)
+    index_sync = build_index_sync(settings=settings, encoder=encoder, session_factory=session_factory)
+    report = index_sync.reconcile(show_progress=True)
+    log.info("indexes checked against the store: %s", report)
+    change_feed.subscribe(index_sync.notify)
+    index_sync.start()
+    ranker, ranker_version = active_ranker(settings.ranker_dir)
+    matcher = Matcher(
+        indexes=index_sync.indexes, fusion=AdaptiveFusion(encoder_reads_vietnamese=settings.embedding_reads_vietnamese), ranker=ranker, ranker_version=ranker_version
+    )
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        change_feed=change_feed,
+        index_sync=index_sync,
+        matcher=matcher,
+    )
+    if settings.background_workers:
+        suggestions = SuggestionWorker(settings=settings, session_factory=session_factory, matcher=matcher)
+        index_sync.on_applied(suggestions.notify)
+        suggestions.start()
+        webhooks = WebhookDeliverer(settings=settings, session_factory=session_factory)
+        webhooks.start()
+        runtime.components["suggestions"] = suggestions
+        runtime.components["webhooks"] = webhooks
+    return runtime
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,10 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for component in reversed(list(runtime.extras.values())):
-                close = getattr(component, "close", None)
-                if callable(close):
-                    close()
+            for component in reversed(list(runtime.components.values())):
+                component.close()
+            runtime.index_sync.close()
             runtime.engine.dispose()
 
     app = FastAPI(
@@ -58,4 +90,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(organizations.router, prefix=API_PREFIX, tags=["organizations"])
     app.include_router(listing_router(OFFERS), prefix=f"{API_PREFIX}/offers", tags=["offers"])
     app.include_router(listing_router(NEEDS), prefix=f"{API_PREFIX}/needs", tags=["needs"])
+    app.include_router(matching.router, prefix=API_PREFIX, tags=["search and matches"])
+    app.include_router(broker.router, prefix=API_PREFIX, tags=["broker workflow"])
     return app

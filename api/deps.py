@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from api.runtime import Runtime
 from core.access import ANONYMOUS, Viewer
 from core.taxonomy import Role
+from matcher.service import Matcher
 from models.organizations import authenticate
 
 
@@ -21,6 +22,13 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_matcher(runtime: RuntimeDep) -> Matcher:
+    return runtime.matcher
+
+
+MatcherDep = Annotated[Matcher, Depends(get_matcher)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:

@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
+from indexes.sync import IndexSync
+from matcher.service import Matcher
 from models.events import ListingChangeFeed
 
 
@@ -18,4 +20,7 @@ class Runtime:
     engine: Engine
     session_factory: sessionmaker[Session]
     change_feed: ListingChangeFeed
-    extras: dict[str, Any] = field(default_factory=dict)
+    index_sync: IndexSync
+    matcher: Matcher
+    # Background components with optional `health()` and `close()`, reported by /healthz.
+    components: dict[str, Any] = field(default_factory=dict)

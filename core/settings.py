@@ -29,18 +29,36 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(default=32, ge=1)
     query_prefix: str = Field(default="", description='e.g. "query: " for e5 models')
     passage_prefix: str = Field(default="", description='e.g. "passage: " for e5 models')
+    embedding_reads_vietnamese: bool = Field(
+        default=False,
+        description="True for a multilingual model: fusion then trusts it on Vietnamese queries.",
+    )
 
     exact_search_max: int = Field(
         default=20_000, ge=0, description="Past this many vectors the index switches to HNSW."
     )
     hnsw_m: int = Field(default=32, ge=4)
     hnsw_ef_construction: int = Field(default=80, ge=8)
-    hnsw_ef_search: int = Field(default=64, ge=8)
+    hnsw_ef_search: int = Field(default=128, ge=8)
 
     suggestion_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
     suggestion_top_k: int = Field(default=10, ge=1, le=100)
+    suggestion_strong_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="New suggestions scoring at least this alert both organizations; None: no such alerts.",
+    )
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_base_delay_seconds: float = Field(
+        default=30.0, gt=0, description="Wait before the first retry; doubles after every failed attempt."
+    )
+    webhook_max_delay_seconds: float = Field(default=6 * 3600, gt=0, description="Cap of the retry wait.")
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the deliverer looks for due notifications."
+    )
+    ranker_min_decisions: int = Field(
+        default=30, ge=4, description="Broker decisions (of both kinds) needed before train-ranker fits."
+    )
     background_workers: bool = Field(
         default=True, description="Run the index, suggestion and webhook workers in the API process."
     )

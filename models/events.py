@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.listings import Need, Offer
 
-ListingKind = Literal["offer", "need"]
+ListingKind = Literal["offers", "needs"]
 Subscriber = Callable[[set[tuple[ListingKind, int]]], None]
 
 _PENDING = "listing_changes"
@@ -22,9 +22,9 @@ _PENDING = "listing_changes"
 
 def _kind(instance: Any) -> ListingKind | None:
     if isinstance(instance, Offer):
-        return "offer"
+        return "offers"
     if isinstance(instance, Need):
-        return "need"
+        return "needs"
     return None
 
 

@@ -1,6 +1,8 @@
 """Imports every table module so that the metadata (alembic, tests) knows all tables."""
 
 from models.listings import Need, Offer
+from models.matches import Match, MatchEvent
 from models.organizations import ApiKey, Organization
+from models.outbox import Notification
 
-__all__ = ["ApiKey", "Need", "Offer", "Organization"]
+__all__ = ["ApiKey", "Match", "MatchEvent", "Need", "Notification", "Offer", "Organization"]

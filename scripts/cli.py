@@ -122,6 +122,129 @@ def create_key(
 
 
 @app.command()
+def reindex(
+    full: Annotated[bool, typer.Option(help="drop the saved indexes and re-encode everything")] = False,
+) -> None:
+    """Bring the offer and need indexes in line with the store (only what changed, unless --full)."""
+    from api.indexing import build_index_sync
+    from indexes.encoder import build_encoder
+
+    settings = get_settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    sync = build_index_sync(
+        settings=settings, encoder=build_encoder(settings), session_factory=make_session_factory(engine)
+    )
+    report = sync.rebuild(show_progress=True) if full else sync.reconcile(show_progress=True)
+    for kind, (encoded, removed) in report.items():
+        typer.echo(f"{kind}: {encoded} encoded, {removed} removed, {len(sync.indexes[kind])} in the index")
+    engine.dispose()
+
+
+@app.command()
+def suggest() -> None:
+    """Recompute the suggested matches of every published need and offer (decided pairs stay decided)."""
+    from api.app import build_runtime
+    from api.suggestions import SuggestionWorker
+
+    runtime = build_runtime(get_settings().model_copy(update={"background_workers": False}))
+    try:
+        worker = SuggestionWorker(settings=runtime.settings, session_factory=runtime.session_factory,
+                                  matcher=runtime.matcher)
+        outcomes = worker.recompute_all()
+    finally:
+        runtime.index_sync.close()
+        runtime.engine.dispose()
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+    typer.echo(summary or "no suggestions")
+
+
+@app.command("train-ranker")
+def train_ranker() -> None:
+    """Fit the ranker on broker decisions; activate it only if it beats the active one on held-out data."""
+    import numpy as np
+
+    from matcher.features import FEATURE_NAMES
+    from matcher.registry import METRIC, train_and_promote
+    from models.matches import broker_decisions
+
+    settings = get_settings()
+    with store() as session:
+        decisions = [d for d in broker_decisions(session=session) if d.feature_names == list(FEATURE_NAMES)]
+    positives = sum(d.label for d in decisions)
+    negatives = len(decisions) - positives
+    # Each class needs a few samples on both sides of the stratified split.
+    if len(decisions) < settings.ranker_min_decisions or min(positives, negatives) < 4:
+        typer.echo(f"Not enough broker decisions to learn from yet: {len(decisions)} usable "
+                   f"({positives} positive, {negatives} negative); {settings.ranker_min_decisions} "
+                   "with at least 4 of each are needed. The current ranker stays active.")
+        return
+    report = train_and_promote(
+        settings.ranker_dir,
+        np.array([d.features for d in decisions]),
+        np.array([d.label for d in decisions]),
+        np.array([d.weight for d in decisions]),
+    )
+    typer.echo(f"trained {report.version} on {report.n_train} decisions; held-out {METRIC} on "
+               f"{report.n_holdout}: {report.candidate_metric:.4f} vs {report.active_metric:.4f} "
+               f"for {report.active_version}")
+    typer.echo(f"promoted {report.version}: restart the API to use it" if report.promoted
+               else f"not better: {report.active_version} stays active")
+
+
+@app.command("deliver-webhooks")
+def deliver_webhooks(
+    once: Annotated[bool, typer.Option(help="one pass over what is due, then exit")] = False,
+) -> None:
+    """Deliver pending webhook notifications in the foreground (the API does so with background workers)."""
+    import threading
+
+    from api.webhooks import WebhookDeliverer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    deliverer = WebhookDeliverer(settings=settings, session_factory=make_session_factory(engine))
+    try:
+        if once:
+            typer.echo(f"{deliverer.deliver_due()} delivered")
+            return
+        deliverer.start()
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        deliverer.close()
+        engine.dispose()
+
+
+@app.command()
+def evaluate(
+    dataset_dir: Annotated[str, typer.Argument(help='a BEIR folder, or "demo" for the judged demo set')],
+    qrels: Annotated[Optional[str], typer.Option(help="qrels file inside the folder (default: qrels/test.tsv or the only one)")] = None,  # noqa: UP045, E501
+    corpus: Annotated[str, typer.Option(help="corpus file inside the folder")] = "corpus.jsonl",
+    queries: Annotated[str, typer.Option(help="queries file inside the folder")] = "queries.jsonl",
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")] = False,
+) -> None:
+    """nDCG@10, Recall@100 and MRR@10 of bm25, dense and the shipped hybrid, side by side."""
+    from indexes.encoder import build_encoder
+    from scripts.evaluate import evaluate_beir, evaluate_demo, format_table
+
+    settings = get_settings()
+    encoder = build_encoder(settings)
+    if dataset_dir == "demo":
+        results = evaluate_demo(encoder=encoder, settings=settings)
+    else:
+        folder = Path(dataset_dir)
+        if not folder.is_dir():
+            raise typer.BadParameter(f"{folder} is not a directory", param_hint="DATASET_DIR")
+        results = evaluate_beir(folder, encoder=encoder, settings=settings, qrels=qrels, corpus=corpus,
+                                queries=queries)
+    typer.echo(json.dumps(results) if as_json else format_table(results))
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,

@@ -14,11 +14,11 @@ DEMO_DIR = Path(__file__).with_name("demo_data")
 EXCHANGE_SLUG = "hcm-exchange"
 
 # Fixed so that the README's curl examples work; they only ever exist in a demo database.
-DEMO_KEYS: dict[Role, tuple[str, str | None]] = {
+DEMO_KEYS: dict[Role, tuple[str, str]] = {
     Role.ADMIN: ("tm_demo_admin", EXCHANGE_SLUG),
     Role.BROKER: ("tm_demo_broker", EXCHANGE_SLUG),
     Role.INSTITUTE_MEMBER: ("tm_demo_institute", "hcmut"),
-    Role.ENTERPRISE_MEMBER: ("tm_demo_enterprise", None),
+    Role.ENTERPRISE_MEMBER: ("tm_demo_enterprise", "tanphu-textile"),
 }
 
 
@@ -35,9 +35,7 @@ def load_demo(*, session: Session, data_dir: Path = DEMO_DIR) -> dict[str, Impor
     for role, (raw_key, slug) in DEMO_KEYS.items():
         if authenticate(session=session, raw_key=raw_key) is not None:
             continue
-        organization = get_organization_by_slug(session=session, slug=slug) if slug else None
-        if organization is None and role == Role.ENTERPRISE_MEMBER:
-            organization = _first_enterprise(session)
+        organization = get_organization_by_slug(session=session, slug=slug)
         create_api_key(
             session=session,
             role=role,
@@ -47,11 +45,3 @@ def load_demo(*, session: Session, data_dir: Path = DEMO_DIR) -> dict[str, Impor
         )
     return reports
 
-
-def _first_enterprise(session: Session):  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    from core.taxonomy import OrgKind
-    from models.organizations import Organization
-
-    return session.scalar(select(Organization).where(Organization.kind == OrgKind.ENTERPRISE).order_by(Organization.id))

@@ -143,7 +143,7 @@ def _write(session: Session, kind: Kind, parsed: BaseModel, report: ImportReport
         if existing_org is None:
             create_organization(session=session, values=values)
             report.created += 1
-        else:
+        elif any(getattr(existing_org, name) != value for name, value in values.items()):
             for name, value in values.items():
                 setattr(existing_org, name, value)
             report.updated += 1

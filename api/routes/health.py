@@ -16,7 +16,9 @@ router = APIRouter()
 def healthz(runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
     session.execute(text("SELECT 1"))
     report: dict[str, Any] = {"status": "ok", "database": runtime.engine.dialect.name}
-    for name, component in runtime.extras.items():
+    report["indexes"] = {kind: index.health() for kind, index in runtime.index_sync.indexes.items()}
+    report["ranker_version"] = runtime.matcher.ranker_version
+    for name, component in runtime.components.items():
         describe = getattr(component, "health", None)
         if callable(describe):
             report[name] = describe()

@@ -1,0 +1,50 @@
+"""Response bodies of search and match endpoints."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from api.schemas.listings import NeedRead, OfferRead
+
+
+class FeatureEffectRead(BaseModel):
+    name: str
+    value: float
+    effect: float
+    reason: str
+
+
+class ExplanationRead(BaseModel):
+    matched_terms: list[str]
+    features: list[FeatureEffectRead] = []
+    would_qualify: list[str] = []
+
+
+class OfferHit(BaseModel):
+    score: float
+    text_score: float
+    ranker_version: str | None = None
+    offer: OfferRead
+    explanation: ExplanationRead
+
+
+class NeedHit(BaseModel):
+    score: float
+    text_score: float
+    ranker_version: str | None = None
+    need: NeedRead
+    explanation: ExplanationRead
+
+
+class OfferResults(BaseModel):
+    items: list[OfferHit]
+    total: int
+    offset: int
+    limit: int
+
+
+class NeedResults(BaseModel):
+    items: list[NeedHit]
+    total: int
+    offset: int
+    limit: int

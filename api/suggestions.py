@@ -1,0 +1,227 @@
+"""Suggested matches, computed in the background whenever a listing becomes searchable.
+
+The worker follows IndexSync.on_applied rather than the change feed, so a new or changed
+listing is matched only once its text is in the indexes. It matches as a broker would
+see the exchange (brokers-only needs included); what members may see is decided where
+matches are shown or sent, never here.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.records import StoreRecords, need_record, offer_record
+from core.access import Viewer
+from core.settings import Settings
+from core.taxonomy import ListingStatus, Role
+from indexes.documents import listing_text
+from matcher.features import FEATURE_NAMES, compatibility
+from matcher.fusion import FusedCandidate
+from matcher.records import ListingRecord, NeedRecord, OfferRecord
+from matcher.service import Matcher, ScoredListing
+from models.base import transaction, utcnow
+from models.listings import ListingFilters, Need, Offer, get_listings, visible_ids
+from models.matches import Scoring, record_suggestion
+
+log = logging.getLogger(__name__)
+
+# The engine looks at the exchange as a broker does.
+ENGINE_VIEWER = Viewer(role=Role.BROKER)
+_PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
+_STOP = ("", -1)
+
+
+def _text(record: ListingRecord) -> str:
+    return listing_text(title=record.title, keywords=record.keywords, description=record.description)
+
+
+def _scoring(
+    result: ScoredListing, candidate: FusedCandidate, need: NeedRecord, offer: OfferRecord, *, now: datetime
+) -> Scoring:
+    """The stored form of one ranked pair, with the feature vector the ranker scored (the training input)."""
+    structured = [feature.value for feature in compatibility(need, offer, now=now)]
+    return Scoring(
+        score=result.score,
+        text_score=result.text_score,
+        explanation=asdict(result.explanation),
+        features=[
+            round(value, 6) for value in (candidate.score, candidate.lexical, candidate.dense, *structured)
+        ],
+        feature_names=list(FEATURE_NAMES),
+        ranker_version=result.ranker_version,
+    )
+
+
+def rank_pairs(
+    *, matcher: Matcher, session: Session, kind: str, row: Need | Offer, allowed_ids: set[int], k: int
+) -> list[tuple[int, Scoring]]:
+    """The top `k` counterparts of a need (kind "needs") or an offer, each with its Scoring.
+
+    The matcher's own ranking gives scores and explanations; the fused candidates are read
+    once more (the query encoding is cached) because results do not carry the lexical and
+    dense parts of the feature vector.
+    """
+    now = utcnow()
+    source = StoreRecords(session)
+    query: ListingRecord
+    if kind == "needs":
+        query = need_record(row)  # type: ignore[arg-type]
+        results = matcher.match_need(
+            need=query, allowed_offer_ids=allowed_ids, source=source, viewer=ENGINE_VIEWER, k=k, now=now
+        )
+        offers = source.offers([r.id for r in results])
+        pairs = {r.id: (query, offers[r.id]) for r in results}
+    else:
+        query = offer_record(row)  # type: ignore[arg-type]
+        results = matcher.match_offer(
+            offer=query, allowed_need_ids=allowed_ids, source=source, viewer=ENGINE_VIEWER, k=k, now=now
+        )
+        needs = source.needs([r.id for r in results])
+        pairs = {r.id: (needs[r.id], query) for r in results}
+    if not results:
+        return []
+    other_kind = "offers" if kind == "needs" else "needs"
+    fused = {
+        c.id: c for c in matcher.candidates_for(kind=other_kind, text=_text(query), allowed_ids=allowed_ids)
+    }
+    return [(r.id, _scoring(r, fused[r.id], *pairs[r.id], now=now)) for r in results]
+
+
+def score_pair(*, matcher: Matcher, session: Session, need: Need, offer: Offer) -> Scoring | None:
+    """The engine's view of one pair a broker proposes, or None when the offer is not searchable."""
+    scored = rank_pairs(matcher=matcher, session=session, kind="needs", row=need, allowed_ids={offer.id}, k=1)
+    return scored[0][1] if scored else None
+
+
+class SuggestionWorker:
+    """Matches changed listings on its own thread and stores the pairs above the suggestion threshold."""
+
+    def __init__(
+        self, *, settings: Settings, session_factory: sessionmaker[Session], matcher: Matcher
+    ) -> None:
+        self.settings = settings
+        self.session_factory = session_factory
+        self.matcher = matcher
+        self._queue: queue.Queue[tuple[str, int]] = queue.Queue()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread: threading.Thread | None = None
+        self.totals: Counter[str] = Counter()
+
+    def notify(self, changes: Iterable[tuple[str, int]]) -> None:
+        """Queue listings that became searchable (an IndexSync.on_applied listener; must not block)."""
+        for change in changes:
+            if change[0] in ("needs", "offers"):
+                self._idle.clear()
+                self._queue.put(change)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="suggestions", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Finish what is queued and stop."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join(timeout=60)
+            self._thread = None
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until every queued listing has been matched (tests and the CLI use this)."""
+        return self._idle.wait(timeout)
+
+    def health(self) -> dict[str, int]:
+        return {"queued": self._queue.qsize(), **self.totals}
+
+    def _run(self) -> None:
+        while True:
+            batch = {self._queue.get()}
+            while not self._queue.empty():
+                batch.add(self._queue.get_nowait())
+            self.process(change for change in batch if change != _STOP)
+            if self._queue.empty():
+                self._idle.set()
+            if _STOP in batch:
+                return
+
+    def process(self, changes: Iterable[tuple[str, int]]) -> Counter[str]:
+        """Suggest matches for each listing, in a transaction per listing: a failure costs one listing."""
+        outcomes: Counter[str] = Counter()
+        for kind, listing_id in sorted(set(changes)):
+            try:
+                outcomes += self._suggest_with_retry(kind, listing_id)
+            except Exception:  # the next change or `techmatch suggest` repairs; keep following changes
+                log.exception("suggesting matches for %s %d failed", kind, listing_id)
+                outcomes["failed"] += 1
+        self.totals += outcomes
+        return outcomes
+
+    def recompute_all(self) -> Counter[str]:
+        """Match every published listing of both kinds again (`techmatch suggest`)."""
+        with self.session_factory() as session:
+            changes = [
+                (kind, listing_id)
+                for kind, model in (("needs", Need), ("offers", Offer))
+                for listing_id in visible_ids(
+                    session=session, model=model, filters=_PUBLISHED, viewer=ENGINE_VIEWER
+                )
+            ]
+        return self.process(changes)
+
+    def _suggest_with_retry(self, kind: str, listing_id: int) -> Counter[str]:
+        try:
+            return self._suggest(kind, listing_id)
+        except IntegrityError:
+            # A broker added the same pair at the same moment; the second pass sees it.
+            return self._suggest(kind, listing_id)
+
+    def _suggest(self, kind: str, listing_id: int) -> Counter[str]:
+        other: type[Need] | type[Offer] = Offer if kind == "needs" else Need
+        outcomes: Counter[str] = Counter()
+        with transaction(self.session_factory) as session:
+            row = session.get(Need, listing_id) if kind == "needs" else session.get(Offer, listing_id)
+            if row is None or row.status != ListingStatus.PUBLISHED:
+                return outcomes
+            allowed = visible_ids(session=session, model=other, filters=_PUBLISHED, viewer=ENGINE_VIEWER)
+            ranked = rank_pairs(
+                matcher=self.matcher,
+                session=session,
+                kind=kind,
+                row=row,
+                allowed_ids=allowed,
+                k=self.settings.suggestion_top_k,
+            )
+            kept = [
+                (other_id, scoring)
+                for other_id, scoring in ranked
+                if scoring.score >= self.settings.suggestion_threshold
+            ]
+            ids = [other_id for other_id, _ in kept]
+            counterparts: dict[int, Need] | dict[int, Offer] = (
+                get_listings(session=session, model=Offer, ids=ids)
+                if kind == "needs"
+                else get_listings(session=session, model=Need, ids=ids)
+            )
+            for other_id, scoring in kept:
+                pair = (row, counterparts[other_id]) if kind == "needs" else (counterparts[other_id], row)
+                need, offer = cast(tuple[Need, Offer], pair)
+                outcome = record_suggestion(
+                    session=session,
+                    need=need,
+                    offer=offer,
+                    scoring=scoring,
+                    strong_threshold=self.settings.suggestion_strong_threshold,
+                )
+                outcomes[outcome] += 1
+        return outcomes

@@ -1,0 +1,164 @@
+"""The dense and the lexical index of one listing kind, updated, searched and saved together."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Collection, Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.settings import Settings
+from indexes.documents import IndexDocument
+from indexes.encoder import Encoder
+from indexes.errors import IndexStoreError
+from indexes.lexical import LexicalIndex
+from indexes.storage import current_generation, write_generation
+from indexes.vector import VectorIndex
+
+log = logging.getLogger(__name__)
+FINGERPRINTS_FILE = "fingerprints.json"
+Hits = list[tuple[int, float]]
+# A phrase whose rarest word occurs in more listings than this explains nothing ("và", "the").
+INFORMATIVE_SHARE = 0.2
+
+
+class ListingIndex:
+    """Both retrievers over one kind of listing (offers or needs), kept consistent under one lock.
+
+    Saved as one generation directory, so a crash leaves either the previous or the new
+    pair of indexes on disk, never a mix; the fingerprints saved beside them tell which
+    listings need re-encoding when the store moved on.
+    """
+
+    def __init__(self, *, kind: str, root: Path, encoder: Encoder, settings: Settings) -> None:
+        self.kind = kind
+        self.root = root / kind
+        self.encoder = encoder
+        self.settings = settings
+        self._lock = threading.RLock()
+        self.vectors = self._empty_vectors()
+        self.lexical = LexicalIndex()
+        self.fingerprints: dict[int, str] = {}
+        self._encode_query = lru_cache(maxsize=1024)(self._encode_query_uncached)
+
+    def _empty_vectors(self) -> VectorIndex:
+        return VectorIndex(
+            dimension=self.encoder.dimension,
+            model_name=self.encoder.model_name,
+            exact_search_max=self.settings.exact_search_max,
+            hnsw_m=self.settings.hnsw_m,
+            hnsw_ef_construction=self.settings.hnsw_ef_construction,
+            hnsw_ef_search=self.settings.hnsw_ef_search,
+        )
+
+    # --- persistence -------------------------------------------------------------------------
+
+    def load(self) -> bool:
+        """Load the current generation; False (and empty indexes) when there is none or it does not fit."""
+        generation = current_generation(self.root)
+        if generation is None:
+            return False
+        try:
+            vectors = VectorIndex.load(
+                generation, expected_model=self.encoder.model_name, expected_dimension=self.encoder.dimension
+            )
+            lexical = LexicalIndex.load(generation)
+            fingerprints = {int(k): v for k, v in json.loads((generation / FINGERPRINTS_FILE).read_text()).items()}
+        except (IndexStoreError, OSError, ValueError) as exc:
+            log.warning("%s index at %s not usable, it will be rebuilt: %s", self.kind, generation, exc)
+            return False
+        if not (vectors.ids() == lexical.ids() == set(fingerprints)):
+            log.warning("%s index parts disagree on their ids; it will be rebuilt", self.kind)
+            return False
+        with self._lock:
+            self.vectors, self.lexical, self.fingerprints = vectors, lexical, fingerprints
+        return True
+
+    def save(self) -> Path:
+        """Write both indexes and the fingerprints as a new generation, atomically."""
+        with self._lock:
+            fingerprints = dict(self.fingerprints)
+
+            def writer(directory: Path) -> None:
+                self.vectors.save(directory)
+                self.lexical.save(directory)
+                (directory / FINGERPRINTS_FILE).write_text(json.dumps(fingerprints))
+
+            return write_generation(self.root, writer)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.vectors = self._empty_vectors()
+            self.lexical = LexicalIndex()
+            self.fingerprints = {}
+
+    # --- updates -----------------------------------------------------------------------------
+
+    def upsert(self, documents: Sequence[IndexDocument], *, show_progress: bool = False) -> None:
+        """Encode outside the lock (the slow part), then swap the new entries in under it."""
+        if not documents:
+            return
+        texts = [document.text for document in documents]
+        vectors = self.encoder.encode_passages(texts, show_progress=show_progress)
+        ids = np.array([document.id for document in documents], dtype=np.int64)
+        with self._lock:
+            self.vectors.upsert(ids, vectors)
+            self.lexical.upsert(ids.tolist(), texts)
+            self.fingerprints.update({document.id: document.fingerprint for document in documents})
+
+    def delete(self, ids: Iterable[int]) -> None:
+        present = [doc_id for doc_id in ids if doc_id in self.fingerprints]
+        if not present:
+            return
+        with self._lock:
+            self.vectors.delete(np.array(present, dtype=np.int64))
+            self.lexical.delete(present)
+            for doc_id in present:
+                self.fingerprints.pop(doc_id, None)
+
+    def differences(self, store: dict[int, str]) -> tuple[set[int], set[int]]:
+        """(ids to (re-)encode, ids to drop) for the index to equal `store`, a map of id to fingerprint."""
+        with self._lock:
+            stale = {doc_id for doc_id, fingerprint in store.items() if self.fingerprints.get(doc_id) != fingerprint}
+            extra = set(self.fingerprints) - set(store)
+        return stale, extra
+
+    # --- search ------------------------------------------------------------------------------
+
+    def _encode_query_uncached(self, text: str) -> np.ndarray:
+        vector: np.ndarray = self.encoder.encode_queries([text])[0]
+        return vector
+
+    def dense_search(
+        self, text: str, k: int, *, allowed_ids: Collection[int] | None = None, vector: np.ndarray | None = None
+    ) -> Hits:
+        """Nearest listings to `text`; pass `vector` when the query was already encoded (batch evaluation)."""
+        vector = self._encode_query(text) if vector is None else vector
+        with self._lock:
+            return self.vectors.search(vector[None, :], k, allowed_ids=allowed_ids)[0]
+
+    def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None) -> Hits:
+        with self._lock:
+            return self.lexical.search(text, k, allowed_ids=allowed_ids)
+
+    def informative(self, phrase: str) -> bool:
+        """Whether a matched phrase tells something: a stop word found in most listings does not."""
+        with self._lock:
+            return self.lexical.document_share(phrase) <= INFORMATIVE_SHARE
+
+    def __len__(self) -> int:
+        return len(self.fingerprints)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self.fingerprints
+
+    def health(self) -> dict[str, Any]:
+        return {"count": len(self), "model": self.encoder.model_name, "vector_index": self.vectors.kind}
+
+
+DocumentLoader = Callable[[str, Collection[int] | None], dict[int, IndexDocument]]

@@ -1,0 +1,148 @@
+"""Keeps the listing indexes equal to the store: a full check at start, then every committed change."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping
+
+from indexes.catalog import ListingIndex
+from indexes.documents import IndexDocument
+
+log = logging.getLogger(__name__)
+
+# (kind, ids or None for all) -> the indexable documents among them; a listing that is
+# missing from the answer (deleted, archived, draft) must leave the index.
+DocumentLoader = Callable[[str, Collection[int] | None], dict[int, IndexDocument]]
+_STOP = ("", -1)
+
+
+class IndexSync:
+    """Applies store changes to the indexes on a background thread and saves them periodically.
+
+    The store is the source of truth: whatever happens to the process, `reconcile` at the
+    next start re-encodes what changed and drops what went away.
+    """
+
+    def __init__(
+        self,
+        *,
+        indexes: Mapping[str, ListingIndex],
+        load_documents: DocumentLoader,
+        save_interval: float = 2.0,
+        checkpoint_every: int = 2_000,
+    ) -> None:
+        self.indexes = indexes
+        self.load_documents = load_documents
+        self.save_interval = save_interval
+        self.checkpoint_every = checkpoint_every
+        self._queue: queue.Queue[tuple[str, int]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._dirty: set[str] = set()
+        self._last_save = time.monotonic()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._listeners: list[Callable[[set[tuple[str, int]]], None]] = []
+
+    # --- full checks -------------------------------------------------------------------------
+
+    def reconcile(self, *, show_progress: bool = False) -> dict[str, tuple[int, int]]:
+        """Make every index equal to the store; returns (re-encoded, removed) per kind."""
+        report = {}
+        for kind, index in self.indexes.items():
+            documents = self.load_documents(kind, None)
+            stale, extra = index.differences({doc_id: doc.fingerprint for doc_id, doc in documents.items()})
+            index.delete(extra)
+            ordered = [documents[doc_id] for doc_id in sorted(stale)]
+            for start in range(0, len(ordered), self.checkpoint_every):
+                # Saving between chunks bounds the work a crash can cost on a large rebuild.
+                index.upsert(ordered[start : start + self.checkpoint_every], show_progress=show_progress)
+                index.save()
+            if extra and not stale:
+                index.save()
+            report[kind] = (len(stale), len(extra))
+            if stale or extra:
+                log.info("%s index: %d re-encoded, %d removed", kind, len(stale), len(extra))
+        return report
+
+    def rebuild(self, *, show_progress: bool = False) -> dict[str, tuple[int, int]]:
+        for index in self.indexes.values():
+            index.clear()
+        return self.reconcile(show_progress=show_progress)
+
+    # --- following changes -------------------------------------------------------------------
+
+    def notify(self, changes: Iterable[tuple[str, int]]) -> None:
+        """Queue changed listings; called after their transaction committed."""
+        for change in changes:
+            if change[0] in self.indexes:
+                self._idle.clear()
+                self._queue.put(change)
+
+    def on_applied(self, listener: Callable[[set[tuple[str, int]]], None]) -> None:
+        """Call `listener` with the changes once they are searchable (the suggestion worker uses this)."""
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="index-sync", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Apply what is queued, save, and stop the worker."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join(timeout=60)
+            self._thread = None
+        self._save(force=True)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until every queued change is applied (tests and the CLI use this)."""
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=self.save_interval)
+            except queue.Empty:
+                self._save()
+                continue
+            batch = [first]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            stop = _STOP in batch
+            try:
+                self.apply([change for change in batch if change != _STOP])
+            except Exception:  # the next reconcile repairs; the worker must keep following changes
+                log.exception("applying %d listing change(s) to the indexes failed", len(batch))
+            if self._queue.empty():
+                self._idle.set()
+            self._save()
+            if stop:
+                return
+
+    def apply(self, changes: Iterable[tuple[str, int]]) -> None:
+        by_kind: dict[str, set[int]] = defaultdict(set)
+        for kind, doc_id in changes:
+            by_kind[kind].add(doc_id)
+        applied: set[tuple[str, int]] = set()
+        for kind, ids in by_kind.items():
+            index = self.indexes[kind]
+            documents = self.load_documents(kind, ids)
+            index.upsert([doc for doc in documents.values() if index.fingerprints.get(doc.id) != doc.fingerprint])
+            index.delete(ids - set(documents))
+            self._dirty.add(kind)
+            applied |= {(kind, doc_id) for doc_id in ids}
+        for listener in self._listeners:
+            listener(applied)
+
+    def _save(self, *, force: bool = False) -> None:
+        if not self._dirty or (not force and time.monotonic() - self._last_save < self.save_interval):
+            return
+        for kind in sorted(self._dirty):
+            self.indexes[kind].save()
+        self._dirty.clear()
+        self._last_save = time.monotonic()

@@ -1,0 +1,122 @@
+"""Graded structured compatibility between a need and an offer, each feature in [0, 1] with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from core.taxonomy import REGION_PARENT, VND_PER_USD, Currency, Region, sector_relatedness
+from matcher.records import NeedRecord, OfferRecord
+
+# Order of the feature vector the ranker sees; "text" comes from retrieval, the rest from here.
+FEATURE_NAMES = ("text", "lexical", "dense", "sector", "trl", "budget", "transfer", "region", "freshness")
+# What a feature is worth when nothing is known: neither a reason for nor against a match.
+NEUTRAL = 0.5
+
+# Credit for an offer that falls short of the required TRL by 1, 2, 3+ levels: one level is
+# usually bridged by a pilot with the enterprise, three are a research project.
+TRL_SHORTFALL_CREDIT = (1.0, 0.6, 0.25, 0.0)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One compatibility signal: its value, a sentence saying why, and what would fix a shortfall."""
+
+    name: str
+    value: float
+    reason: str
+    would_qualify: str | None = None
+
+
+def _in_vnd(amount: int, currency: Currency) -> float:
+    return float(amount) * (VND_PER_USD if currency == Currency.USD else 1)
+
+
+def _money(amount: int, currency: Currency) -> str:
+    return f"{amount:,} {currency.value}"
+
+
+def trl_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+    shortfall = need.min_trl - offer.trl
+    if shortfall <= 0:
+        return Feature("trl", 1.0, f"offer is at TRL {offer.trl}, need asks for ≥ {need.min_trl}")
+    credit = TRL_SHORTFALL_CREDIT[min(shortfall, len(TRL_SHORTFALL_CREDIT) - 1)]
+    return Feature(
+        "trl",
+        credit,
+        f"offer is at TRL {offer.trl}, {shortfall} level{'s' if shortfall > 1 else ''} below the need",
+        would_qualify=f"requires TRL ≥ {need.min_trl}, offer is at {offer.trl}",
+    )
+
+
+def sector_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+    value = sector_relatedness(need.sector, offer.sector)
+    if value == 1.0:
+        return Feature("sector", value, f"same sector ({offer.sector.value})")
+    kind = "related" if value > 0 else "unrelated"
+    return Feature("sector", value, f"{kind} sectors: need {need.sector.value}, offer {offer.sector.value}")
+
+
+def budget_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+    budget = need.budget_max if need.budget_max is not None else need.budget_min
+    price = offer.price_min if offer.price_min is not None else offer.price_max
+    if budget is None or price is None:
+        return Feature("budget", NEUTRAL, "price or budget not stated")
+    budget_vnd, price_vnd = _in_vnd(budget, need.currency), _in_vnd(price, offer.currency)
+    said = f"budget up to {_money(budget, need.currency)}, price from {_money(price, offer.currency)}"
+    if price_vnd <= budget_vnd:
+        return Feature("budget", 1.0, said)
+    # Credit falls linearly to zero when the price is twice the budget: room for negotiation, not more.
+    value = max(0.0, 1.0 - (price_vnd - budget_vnd) / budget_vnd) if budget_vnd > 0 else 0.0
+    return Feature("budget", value, said, would_qualify=f"price is {price_vnd / max(budget_vnd, 1):.1f}× the budget")
+
+
+def transfer_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+    wanted, offered = set(need.transfer_types), set(offer.transfer_types)
+    if not wanted or not offered:
+        return Feature("transfer", NEUTRAL, "transfer terms not stated on both sides")
+    common = sorted(wanted & offered)
+    if common:
+        return Feature("transfer", 1.0, f"both accept {', '.join(common)}")
+    return Feature(
+        "transfer",
+        0.0,
+        f"need wants {', '.join(sorted(wanted))}; offer proposes {', '.join(sorted(offered))}",
+        would_qualify=f"offer would need to accept {' or '.join(sorted(wanted))}",
+    )
+
+
+def _broad(region: Region) -> Region:
+    return REGION_PARENT.get(region, region)
+
+
+def region_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+    if need.region == offer.region:
+        return Feature("region", 1.0, f"same region ({offer.region.value})")
+    if Region.NATIONWIDE in (need.region, offer.region) or _broad(need.region) == _broad(offer.region):
+        return Feature("region", 0.75, f"nearby regions: {need.region.value} / {offer.region.value}")
+    if Region.INTERNATIONAL in (need.region, offer.region):
+        return Feature("region", 0.4, "cross-border transfer")
+    # Transfers across Vietnam are common; distance is a mild cost, not a barrier.
+    return Feature("region", 0.5, f"different regions: {need.region.value} / {offer.region.value}")
+
+
+def freshness_feature(listing_updated: datetime, *, now: datetime) -> Feature:
+    updated = listing_updated if listing_updated.tzinfo else listing_updated.replace(tzinfo=UTC)
+    age_days = max(0.0, (now - updated).total_seconds() / 86_400)
+    # Full credit for half a year, then a slow decay to a floor: old listings may still be valid.
+    value = 1.0 if age_days <= 180 else max(0.3, 1.0 - (age_days - 180) / 730)
+    return Feature("freshness", value, f"offer updated {int(age_days)} days ago")
+
+
+def compatibility(need: NeedRecord, offer: OfferRecord, *, now: datetime | None = None) -> list[Feature]:
+    """Every structured feature of a need–offer pair, in FEATURE_NAMES order (text excluded)."""
+    now = now or datetime.now(UTC)
+    return [
+        sector_feature(need, offer),
+        trl_feature(need, offer),
+        budget_feature(need, offer),
+        transfer_feature(need, offer),
+        region_feature(need, offer),
+        freshness_feature(offer.updated_at, now=now),
+    ]

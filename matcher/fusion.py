@@ -1,0 +1,114 @@
+"""Fusion of the BM25 and dense candidate lists into one ranking with per-side contributions.
+
+Plain reciprocal rank fusion trusts both lists equally, so a dense model that does not read the
+query's language drags a good BM25 ranking down. `AdaptiveFusion` weighs the dense side per query
+by how much the dense list actually discriminates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from indexes.text import looks_vietnamese
+
+Ranked = Sequence[tuple[int, float]]
+
+
+@dataclass(frozen=True)
+class FusedCandidate:
+    """A fused result: `score` = `lexical` + `dense`, each side's share of it, all within [0, 1]."""
+
+    id: int
+    score: float
+    lexical: float
+    dense: float
+
+
+class AdaptiveFusion:
+    """Convex combination of max-normalised BM25 and min-max-normalised cosine, weighted per query.
+
+    The dense weight is `dense_weight` scaled down when the dense list is flat (cosine spread between
+    its first and `spread_rank`-th candidate below `full_confidence_spread`: an encoder that does not
+    understand the query scores every document alike) and by `foreign_language_factor` when the
+    query looks Vietnamese but the encoder does not read Vietnamese.
+    """
+
+    def __init__(
+        self,
+        *,
+        dense_weight: float = 0.6,
+        full_confidence_spread: float = 0.2,
+        spread_rank: int = 10,
+        foreign_language_factor: float = 0.1,
+        encoder_reads_vietnamese: bool = False,
+    ) -> None:
+        self.dense_weight = dense_weight
+        self.full_confidence_spread = full_confidence_spread
+        self.spread_rank = spread_rank
+        self.foreign_language_factor = foreign_language_factor
+        self.encoder_reads_vietnamese = encoder_reads_vietnamese
+
+    def dense_share(self, dense: Ranked, *, query: str) -> float:
+        """Weight in [0, 1] of the dense side for this query (the lexical side gets the rest)."""
+        if not dense:
+            return 0.0
+        scores = sorted((score for _, score in dense), reverse=True)
+        spread = scores[0] - scores[min(self.spread_rank, len(scores)) - 1]
+        share = self.dense_weight * min(1.0, spread / self.full_confidence_spread)
+        if not self.encoder_reads_vietnamese and looks_vietnamese(query):
+            share *= self.foreign_language_factor
+        return share
+
+    def fuse(self, bm25: Ranked, dense: Ranked, *, query: str) -> list[FusedCandidate]:
+        """All candidates of either list, best first; a side that returned nothing gets no weight."""
+        if not bm25:
+            share = 1.0
+        elif not dense:
+            share = 0.0
+        else:
+            share = self.dense_share(dense, query=query)
+        # BM25 is divided by its best score (0 stays 0, no candidate floor); cosine is min-max scaled
+        # because its floor over the candidates is far above 0.
+        lexical = _scaled(bm25, floor_at_zero=True)
+        semantic = _scaled(dense, floor_at_zero=False)
+        fused = [
+            FusedCandidate(
+                id=doc_id,
+                score=(1 - share) * lexical.get(doc_id, 0.0) + share * semantic.get(doc_id, 0.0),
+                lexical=(1 - share) * lexical.get(doc_id, 0.0),
+                dense=share * semantic.get(doc_id, 0.0),
+            )
+            for doc_id in lexical.keys() | semantic.keys()
+        ]
+        # Ties (e.g. a zero dense share) fall back to the dense order, then to ids for reproducibility.
+        fused.sort(key=lambda c: (-c.score, -semantic.get(c.id, 0.0), c.id))
+        return fused
+
+
+def reciprocal_rank_fusion(bm25: Ranked, dense: Ranked, *, k: int = 60) -> list[FusedCandidate]:
+    """Plain RRF (Cormack et al. 2009), scaled by (k + 1) / 2 so a double first place scores 1."""
+    scale = (k + 1) / 2
+    lexical = {doc_id: scale / (k + rank) for rank, (doc_id, _) in enumerate(bm25, start=1)}
+    semantic = {doc_id: scale / (k + rank) for rank, (doc_id, _) in enumerate(dense, start=1)}
+    fused = [
+        FusedCandidate(
+            id=doc_id,
+            score=lexical.get(doc_id, 0.0) + semantic.get(doc_id, 0.0),
+            lexical=lexical.get(doc_id, 0.0),
+            dense=semantic.get(doc_id, 0.0),
+        )
+        for doc_id in lexical.keys() | semantic.keys()
+    ]
+    fused.sort(key=lambda c: (-c.score, c.id))
+    return fused
+
+
+def _scaled(ranked: Ranked, *, floor_at_zero: bool) -> dict[int, float]:
+    if not ranked:
+        return {}
+    scores = [score for _, score in ranked]
+    high, low = max(scores), (0.0 if floor_at_zero else min(scores))
+    if high <= low:
+        return {doc_id: 1.0 for doc_id, _ in ranked}
+    return {doc_id: (score - low) / (high - low) for doc_id, score in ranked}

@@ -1,0 +1,95 @@
+"""The scoring model over text relevance and structured features: a logistic model of a broker's yes.
+
+Until brokers have made enough decisions, hand-set weights stand in for learned ones;
+`fit` learns them from decisions (scikit-learn conventions: `fit` returns self, learned
+state ends in `_`). Scores are probabilities in (0, 1), so a threshold means the same
+for every query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from matcher.features import FEATURE_NAMES
+
+# Hand-set logit weights: text relevance dominates; sector and TRL fit are the next things
+# a broker checks; budget, terms, region and freshness break ties. Chosen so that a strong
+# text match in the right sector at the right TRL scores about 0.9, a weak one about 0.1.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "text": 7.0,
+    "lexical": 0.0,
+    "dense": 0.0,
+    "sector": 1.2,
+    "trl": 1.2,
+    "budget": 0.6,
+    "transfer": 0.5,
+    "region": 0.2,
+    "freshness": 0.2,
+}
+DEFAULT_INTERCEPT = -7.0
+DEFAULT_VERSION = "default-v1"
+
+
+class MatchRanker(ClassifierMixin, BaseEstimator):
+    """Logistic regression over match features, predicting whether a broker would accept the pair."""
+
+    def __init__(self, *, C: float = 1.0, class_weight: str | None = "balanced", max_iter: int = 1000) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> MatchRanker:
+        X, y = validate_data(self, X, y)
+        if type_of_target(y) != "binary" or len(np.unique(y)) != 2:
+            raise ValueError("MatchRanker learns accept/reject decisions: y must have exactly two classes.")
+        model = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
+        model.fit(X, y, sample_weight=sample_weight)
+        self.classes_ = model.classes_
+        self.coef_ = model.coef_[0].astype(float)
+        self.intercept_ = float(model.intercept_[0])
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        return np.asarray(X @ self.coef_ + self.intercept_, dtype=float)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        positive = expit(self.decision_function(X))
+        return np.column_stack([1.0 - positive, positive])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.classes_[(self.decision_function(X) > 0).astype(int)])
+
+    def score_pairs(self, X: np.ndarray) -> np.ndarray:
+        """Probability of acceptance for each row: the match score."""
+        return np.asarray(self.predict_proba(X)[:, 1])
+
+    def contributions(self, x: np.ndarray, *, reference: np.ndarray) -> np.ndarray:
+        """How much each feature moved this pair's score (in score units) compared with `reference` values."""
+        check_is_fitted(self)
+        z = float(x @ self.coef_ + self.intercept_)
+        without = z - self.coef_ * (x - reference)
+        return np.asarray(expit(z) - expit(without))
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+
+def default_ranker(feature_names: Sequence[str] = FEATURE_NAMES) -> MatchRanker:
+    """The ranker with hand-set weights, used until a trained one is promoted."""
+    ranker = MatchRanker()
+    ranker.coef_ = np.array([DEFAULT_WEIGHTS[name] for name in feature_names], dtype=float)
+    ranker.intercept_ = DEFAULT_INTERCEPT
+    ranker.classes_ = np.array([0, 1])
+    ranker.n_features_in_ = len(feature_names)
+    return ranker

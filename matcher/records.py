@@ -1,0 +1,59 @@
+"""Plain, read-only views of listings: what the matcher needs to know, free of any ORM."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+from core.taxonomy import Confidentiality, Currency, Language, ListingStatus, Region, Sector
+
+
+@dataclass(frozen=True)
+class ListingRecord:
+    """Fields offers and needs share."""
+
+    id: int
+    organization_id: int
+    title: str
+    description: str
+    keywords: tuple[str, ...]
+    sector: Sector
+    transfer_types: tuple[str, ...]
+    currency: Currency
+    region: Region
+    language: Language
+    status: ListingStatus
+    updated_at: datetime
+    excluded_organization_ids: frozenset[int] = field(default_factory=frozenset)
+    confidentiality: Confidentiality = Confidentiality.PUBLIC
+
+    @property
+    def text(self) -> str:
+        """The words a person reads, where matched terms are looked up."""
+        return " ".join((self.title, " ".join(self.keywords), self.description))
+
+
+@dataclass(frozen=True)
+class OfferRecord(ListingRecord):
+    trl: int = 1
+    ip_status: str = "none"
+    price_min: int | None = None
+    price_max: int | None = None
+
+
+@dataclass(frozen=True)
+class NeedRecord(ListingRecord):
+    min_trl: int = 1
+    budget_min: int | None = None
+    budget_max: int | None = None
+    deadline: date | None = None
+
+
+class RecordSource(Protocol):
+    """Where the matcher reads listings from; the API backs it with the store."""
+
+    def offers(self, ids: Collection[int]) -> Mapping[int, OfferRecord]: ...
+
+    def needs(self, ids: Collection[int]) -> Mapping[int, NeedRecord]: ...

@@ -1,0 +1,239 @@
+"""Ranked, explained matches: free-text search, need → offers and offer → needs."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import numpy as np
+
+from core.access import Viewer, can_see
+from core.taxonomy import ListingStatus
+from indexes.documents import listing_text
+from indexes.text import matched_terms
+from matcher.features import FEATURE_NAMES, NEUTRAL, Feature, compatibility
+from matcher.fusion import AdaptiveFusion, FusedCandidate
+from matcher.ranker import MatchRanker
+from matcher.records import ListingRecord, NeedRecord, OfferRecord, RecordSource
+
+Hits = list[tuple[int, float]]
+# Neutral reference for explanations: a feature "helped" when it scored above this.
+REFERENCE = np.array([NEUTRAL] * len(FEATURE_NAMES))
+# Enough matched terms to see why, few enough to read at a glance.
+MAX_MATCHED_TERMS = 12
+
+
+class TextIndex(Protocol):
+    """The two retrievers of one listing kind (see indexes.catalog.ListingIndex)."""
+
+    def dense_search(
+        self, text: str, k: int, *, allowed_ids: Collection[int] | None = None, vector: np.ndarray | None = None
+    ) -> Hits: ...
+
+    def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None) -> Hits: ...
+
+    def informative(self, phrase: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class FeatureEffect:
+    name: str
+    value: float
+    effect: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    matched_terms: list[str]
+    features: list[FeatureEffect] = field(default_factory=list)
+    would_qualify: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScoredListing:
+    """One result: the listing's id, its bounded score and why it is there."""
+
+    id: int
+    score: float
+    text_score: float
+    explanation: Explanation
+    ranker_version: str | None = None
+
+
+def visible_candidate(record: ListingRecord, viewer: Viewer) -> bool:
+    return record.status == ListingStatus.PUBLISHED and can_see(
+        viewer, organization_id=record.organization_id, status=record.status,
+        confidentiality=record.confidentiality,
+    )
+
+
+def may_pair(a: ListingRecord, b: ListingRecord) -> bool:
+    """Hard rules: never an organization with itself, never against an explicit exclusion."""
+    return (
+        a.organization_id != b.organization_id
+        and a.organization_id not in b.excluded_organization_ids
+        and b.organization_id not in a.excluded_organization_ids
+    )
+
+
+class Matcher:
+    """Candidates from both retrievers, adaptive fusion, then the ranker over text and structure."""
+
+    def __init__(
+        self,
+        *,
+        indexes: Mapping[str, TextIndex],
+        fusion: AdaptiveFusion,
+        ranker: MatchRanker,
+        ranker_version: str,
+        candidates: int = 200,
+    ) -> None:
+        self.indexes = indexes
+        self.fusion = fusion
+        self.ranker = ranker
+        self.ranker_version = ranker_version
+        self.candidates = candidates
+
+    def retrieve(
+        self, *, kind: str, text: str, allowed_ids: Collection[int] | None, vector: np.ndarray | None = None
+    ) -> tuple[Hits, Hits]:
+        """(BM25 hits, dense hits) from the `kind` indexes, restricted to `allowed_ids` inside retrieval."""
+        if allowed_ids is not None and not allowed_ids:
+            return [], []
+        index = self.indexes[kind]
+        k = self.candidates if allowed_ids is None else min(self.candidates, len(allowed_ids))
+        lexical = index.lexical_search(text, k, allowed_ids=allowed_ids)
+        dense = index.dense_search(text, k, allowed_ids=allowed_ids, vector=vector)
+        return lexical, dense
+
+    def candidates_for(
+        self, *, kind: str, text: str, allowed_ids: Collection[int] | None, vector: np.ndarray | None = None
+    ) -> list[FusedCandidate]:
+        """Both retrievers' candidates fused into one ranking."""
+        lexical, dense = self.retrieve(kind=kind, text=text, allowed_ids=allowed_ids, vector=vector)
+        return self.fusion.fuse(lexical, dense, query=text)
+
+    def search(
+        self,
+        *,
+        kind: str,
+        query: str,
+        allowed_ids: Collection[int] | None,
+        source: RecordSource,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[ScoredListing], int]:
+        """A page of free-text results, with the words each matched, and the number of candidates found."""
+        fused = self.candidates_for(kind=kind, text=query, allowed_ids=allowed_ids)
+        page = fused[offset : offset + limit]
+        ids = [candidate.id for candidate in page]
+        records: Mapping[int, ListingRecord] = source.offers(ids) if kind == "offers" else source.needs(ids)
+        results = [
+            ScoredListing(
+                id=candidate.id,
+                score=round(candidate.score, 4),
+                text_score=round(candidate.score, 4),
+                explanation=Explanation(matched_terms=self._terms(kind, query, records[candidate.id])),
+            )
+            for candidate in page
+            if candidate.id in records
+        ]
+        return results, len(fused)
+
+    def match_need(
+        self, *, need: NeedRecord, allowed_offer_ids: Collection[int] | None, source: RecordSource,
+        viewer: Viewer, k: int = 10, now: datetime | None = None,
+    ) -> list[ScoredListing]:
+        """The offers best able to solve `need`."""
+        fused = self.candidates_for(kind="offers", text=query_text(need), allowed_ids=allowed_offer_ids)
+        offers = source.offers([candidate.id for candidate in fused])
+        pairs = [(candidate, need, offers[candidate.id]) for candidate in fused if candidate.id in offers]
+        return self._rank(pairs, other_side=lambda pair: pair[2], query=need, viewer=viewer, k=k, now=now,
+                          kind="offers")
+
+    def match_offer(
+        self, *, offer: OfferRecord, allowed_need_ids: Collection[int] | None, source: RecordSource,
+        viewer: Viewer, k: int = 10, now: datetime | None = None,
+    ) -> list[ScoredListing]:
+        """The needs `offer` could solve."""
+        fused = self.candidates_for(kind="needs", text=query_text(offer), allowed_ids=allowed_need_ids)
+        needs = source.needs([candidate.id for candidate in fused])
+        pairs = [(candidate, needs[candidate.id], offer) for candidate in fused if candidate.id in needs]
+        return self._rank(pairs, other_side=lambda pair: pair[1], query=offer, viewer=viewer, k=k, now=now,
+                          kind="needs")
+
+    def _rank(
+        self,
+        pairs: Sequence[tuple[FusedCandidate, NeedRecord, OfferRecord]],
+        *,
+        other_side,  # type: ignore[no-untyped-def]
+        query: ListingRecord,
+        viewer: Viewer,
+        k: int,
+        now: datetime | None,
+        kind: str,
+    ) -> list[ScoredListing]:
+        now = now or datetime.now(UTC)
+        kept = [
+            pair for pair in pairs
+            if may_pair(pair[1], pair[2]) and visible_candidate(other_side(pair), viewer)
+        ]
+        if not kept:
+            return []
+        structured = [compatibility(need, offer, now=now) for _candidate, need, offer in kept]
+        matrix = np.array(
+            [
+                [candidate.score, candidate.lexical, candidate.dense, *(feature.value for feature in features)]
+                for (candidate, _need, _offer), features in zip(kept, structured, strict=True)
+            ]
+        )
+        scores = self.ranker.score_pairs(matrix)
+        order = np.argsort(-scores, kind="stable")[:k]
+        results = []
+        for row in order:
+            candidate, need, offer = kept[row]
+            other: ListingRecord = other_side(kept[row])
+            results.append(
+                ScoredListing(
+                    id=other.id,
+                    score=round(float(scores[row]), 4),
+                    text_score=round(candidate.score, 4),
+                    explanation=self._explain(matrix[row], structured[row], query=query, other=other, kind=kind),
+                    ranker_version=self.ranker_version,
+                )
+            )
+        return results
+
+    def _terms(self, kind: str, query: str, record: ListingRecord) -> list[str]:
+        """Matched phrases in the listing's own words, longest first, without uninformative ones."""
+        index = self.indexes[kind]
+        phrases = {phrase.lower(): phrase for phrase in matched_terms(query, record.text)}
+        telling = [phrase for phrase in phrases.values() if index.informative(phrase)]
+        return sorted(telling, key=lambda phrase: -len(phrase))[:MAX_MATCHED_TERMS]
+
+    def _explain(
+        self, x: np.ndarray, features: list[Feature], *, query: ListingRecord, other: ListingRecord, kind: str
+    ) -> Explanation:
+        effects = self.ranker.contributions(x, reference=REFERENCE)
+        named = dict(zip(FEATURE_NAMES, effects, strict=True))
+        text_effect = FeatureEffect(
+            "text", round(float(x[0]), 4), round(float(named["text"] + named["lexical"] + named["dense"]), 4),
+            "how well the texts match (keywords and meaning)",
+        )
+        return Explanation(
+            matched_terms=self._terms(kind, query_text(query), other),
+            features=[text_effect] + [
+                FeatureEffect(feature.name, round(feature.value, 4), round(float(named[feature.name]), 4),
+                              feature.reason)
+                for feature in features
+            ],
+            would_qualify=[feature.would_qualify for feature in features if feature.would_qualify],
+        )
+
+
+def query_text(record: ListingRecord) -> str:
+    """A listing's text as a query against the other side: the same text its own index holds."""
+    return listing_text(title=record.title, keywords=record.keywords, description=record.description)

@@ -1,0 +1,102 @@
+"""Encoders: the hash-based fake used by unit tests, the factory, and the real bundled model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.settings import Settings
+from indexes.encoder import FakeEncoder, SentenceEncoder, build_encoder
+
+
+def cosine(left: np.ndarray, right: np.ndarray) -> float:
+    return float(left @ right)
+
+
+def test_fake_encoder_is_deterministic_across_instances() -> None:
+    texts = ["Solar panel cleaning robot", "Shrimp feed from algae"]
+    first = FakeEncoder(dimension=32).encode_passages(texts)
+    second = FakeEncoder(dimension=32).encode_queries(texts)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_fake_encoder_rows_are_unit_float32() -> None:
+    vectors = FakeEncoder(dimension=48).encode_passages(["membrane filtration", "", "!!!", "a " * 500])
+    assert vectors.dtype == np.float32
+    assert vectors.shape == (4, 48)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+
+
+def test_fake_encoder_scores_shared_words_higher() -> None:
+    encoder = FakeEncoder(dimension=256)
+    query, related, unrelated = encoder.encode_queries(
+        ["wastewater treatment membrane", "Membrane for industrial wastewater", "rice seed drying oven"]
+    )
+    assert cosine(query, related) > cosine(query, unrelated) + 0.3
+    # Case and punctuation do not matter: tokens are lower-cased words.
+    same = encoder.encode_queries(["Wastewater, TREATMENT membrane!"])[0]
+    assert cosine(query, same) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_fake_encoder_name_carries_its_dimension() -> None:
+    assert FakeEncoder(dimension=12).model_name == "fake-hash-12"
+
+
+@pytest.mark.parametrize(
+    ("configured", "dimension"), [("fake", FakeEncoder.default_dimension), ("fake:24", 24)]
+)
+def test_build_encoder_gives_the_fake_for_fake_names(tmp_path: Path, configured: str, dimension: int) -> None:
+    encoder = build_encoder(Settings(embedding_model=configured, data_dir=tmp_path))
+    assert isinstance(encoder, FakeEncoder)
+    assert encoder.dimension == dimension
+    assert encoder.encode_queries(["x"]).shape == (1, dimension)
+
+
+@pytest.mark.integration
+def test_bundled_model_puts_a_paraphrase_closer_than_an_unrelated_text(
+    bundled_encoder: SentenceEncoder,
+) -> None:
+    assert bundled_encoder.dimension == 384
+    assert bundled_encoder.model_name == "all-MiniLM-L6-v2"
+    query = bundled_encoder.encode_queries(["A machine that removes arsenic from drinking water"])[0]
+    paraphrase, unrelated = bundled_encoder.encode_passages(
+        [
+            "Filter technology to eliminate arsenic in potable water",
+            "Software for scheduling hotel staff shifts",
+        ]
+    )
+    assert query.dtype == np.float32
+    assert np.linalg.norm(query) == pytest.approx(1.0, abs=1e-5)
+    assert cosine(query, paraphrase) > cosine(query, unrelated) + 0.2
+
+
+@pytest.mark.integration
+def test_int8_onnx_export_agrees_with_torch_and_is_reused(
+    bundled_encoder: SentenceEncoder, tmp_path: Path
+) -> None:
+    texts = ["Biogas digester for pig farms", "Low-cost ultrasound imaging probe", "Rice husk to silica"]
+    encoder = SentenceEncoder(model_name="all-MiniLM-L6-v2", backend="onnx-int8", cache_dir=tmp_path)
+    assert encoder.backend == "onnx-int8"
+    exported = list(tmp_path.rglob("model.onnx"))
+    assert len(exported) == 1
+
+    quantised = encoder.encode_passages(texts, show_progress=True)
+    reference = bundled_encoder.encode_passages(texts)
+    assert np.einsum("ij,ij->i", quantised, reference).min() > 0.95
+
+    modified = exported[0].stat().st_mtime_ns
+    again = SentenceEncoder(model_name="all-MiniLM-L6-v2", backend="onnx-int8", cache_dir=tmp_path)
+    assert exported[0].stat().st_mtime_ns == modified
+    np.testing.assert_allclose(again.encode_passages(texts), quantised, atol=1e-5)
+
+
+@pytest.mark.integration
+def test_a_failing_onnx_backend_falls_back_to_torch(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cache_dir = tmp_path / "models"
+    cache_dir.write_text("not a directory: the export cannot be written")
+    encoder = SentenceEncoder(model_name="all-MiniLM-L6-v2", backend="onnx", cache_dir=cache_dir)
+    assert encoder.backend == "torch"
+    assert "using torch" in caplog.text
+    assert encoder.encode_passages(["heat pump"]).shape == (1, 384)

@@ -1,0 +1,41 @@
+"""The analyzer makes Vietnamese findable with or without diacritics and keeps explanations readable."""
+
+from indexes.text import analyze, fold_diacritics, matched_terms
+
+
+def test_fold_diacritics_maps_d_stroke_and_tones() -> None:
+    assert fold_diacritics("Đường đi Y tế Nguyễn") == "Duong di Y te Nguyen"
+
+
+def test_accented_query_matches_unaccented_text_and_back() -> None:
+    assert set(analyze("y te")) <= set(analyze("Bộ Y tế"))
+    assert set(analyze("y tế")) & set(analyze("bo y te")) >= {"y", "te"}
+
+
+def test_one_letter_syllable_is_kept() -> None:
+    tokens = analyze("y tế")
+    assert "y" in tokens
+    assert "tế" in tokens
+
+
+def test_compound_words_are_tokens_with_their_syllables() -> None:
+    tokens = analyze("Trí tuệ nhân tạo")
+    assert {"trí_tuệ", "nhân_tạo", "tri_tue", "trí", "tuệ"} <= set(tokens)
+
+
+def test_english_is_lower_cased_stemmed_and_punctuation_dropped() -> None:
+    assert analyze("Sensors, FLOWS!") == ["sensor", "flow"]
+
+
+def test_nfc_and_nfd_input_analyse_alike() -> None:
+    import unicodedata
+
+    text = "công nghệ sinh học"
+    assert analyze(unicodedata.normalize("NFD", text)) == analyze(text)
+
+
+def test_matched_terms_returns_surface_words() -> None:
+    text = "Bộ Y tế ứng dụng trí tuệ nhân tạo trong bệnh viện."
+    assert matched_terms("y te, tri tue nhan tao", text) == ["Y tế", "trí tuệ nhân tạo"]
+    assert matched_terms("sensors", "A sensor array; Sensors too") == ["sensor", "Sensors"]
+    assert matched_terms("robot", "nothing here") == []

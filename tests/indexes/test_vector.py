@@ -1,0 +1,217 @@
+"""VectorIndex: exact and HNSW search, upsert/delete semantics, filtering and persistence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexes.errors import IndexMismatchError
+from indexes.vector import META_FILE, VectorIndex
+
+DIMENSION = 16
+
+
+def unit_rows(count: int, *, seed: int) -> np.ndarray:
+    rows = np.random.default_rng(seed).standard_normal((count, DIMENSION)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def make_index(*, exact_search_max: int = 1000) -> VectorIndex:
+    return VectorIndex(
+        dimension=DIMENSION,
+        model_name="fake-hash-16",
+        exact_search_max=exact_search_max,
+        hnsw_m=16,
+        hnsw_ef_construction=64,
+        hnsw_ef_search=64,
+    )
+
+
+def filled_index(count: int, *, exact_search_max: int = 1000) -> tuple[VectorIndex, np.ndarray, np.ndarray]:
+    index = make_index(exact_search_max=exact_search_max)
+    ids = np.arange(1000, 1000 + count, dtype=np.int64)
+    vectors = unit_rows(count, seed=1)
+    index.upsert(ids, vectors)
+    return index, ids, vectors
+
+
+def test_exact_search_matches_numpy() -> None:
+    index, ids, vectors = filled_index(300)
+    queries = unit_rows(5, seed=2)
+
+    results = index.search(queries, 10)
+
+    for query, hits in zip(queries, results, strict=True):
+        scores = vectors @ query
+        expected = ids[np.argsort(-scores)[:10]]
+        assert [db_id for db_id, _ in hits] == expected.tolist()
+        assert [score for _, score in hits] == pytest.approx(np.sort(scores)[::-1][:10].tolist(), abs=1e-5)
+    assert index.kind == "flat"
+
+
+def test_upsert_replaces_the_vector_of_an_existing_id() -> None:
+    index, ids, vectors = filled_index(50)
+    target = int(ids[7])
+    new_vector = -vectors[7]
+
+    index.upsert(np.array([target]), new_vector[None, :])
+
+    assert len(index) == 50
+    assert index.search(new_vector[None, :], 1)[0][0] == (target, pytest.approx(1.0, abs=1e-5))
+    # The old vector must not surface the id again (its old label is a tombstone).
+    old_hits = index.search(vectors[7][None, :], 50)[0]
+    assert [db_id for db_id, _ in old_hits].count(target) == 1
+    assert dict(old_hits)[target] == pytest.approx(-1.0, abs=1e-5)
+
+
+def test_deleted_ids_are_never_returned() -> None:
+    index, ids, vectors = filled_index(100)
+    deleted = {int(db_id) for db_id in ids[:30]}
+
+    index.delete(np.array(sorted(deleted)))
+
+    assert len(index) == 70
+    assert deleted.isdisjoint(index.ids())
+    assert int(ids[0]) not in index
+    for hits in index.search(vectors[:30], 100):
+        assert len(hits) == 70
+        assert deleted.isdisjoint(db_id for db_id, _ in hits)
+
+
+def test_allowed_ids_filter_inside_the_search_returns_a_full_page() -> None:
+    index, ids, vectors = filled_index(500)
+    allowed = {int(db_id) for db_id in ids[::25]}  # 20 ids, mostly far from the query
+
+    hits = index.search(vectors[1][None, :], 10, allowed_ids=allowed)[0]
+
+    assert len(hits) == 10
+    assert {db_id for db_id, _ in hits} <= allowed
+    allowed_rows = np.flatnonzero(np.isin(ids, list(allowed)))
+    expected = ids[allowed_rows[np.argsort(-(vectors[allowed_rows] @ vectors[1]))[:10]]]
+    assert [db_id for db_id, _ in hits] == expected.tolist()
+
+
+def test_switches_to_hnsw_past_the_threshold_and_stays_accurate() -> None:
+    index, ids, vectors = filled_index(600, exact_search_max=200)
+    assert index.kind == "hnsw"
+    assert len(index) == 600
+
+    queries = vectors[:50] + 0.05 * unit_rows(50, seed=3)
+    results = index.search(queries, 10)
+
+    recall = np.mean(
+        [
+            len({db_id for db_id, _ in hits} & set(ids[np.argsort(-(vectors @ query))[:10]].tolist())) / 10
+            for query, hits in zip(queries, results, strict=True)
+        ]
+    )
+    assert recall >= 0.95
+
+
+@pytest.mark.parametrize("allowed_count", [5, 5000])
+def test_hnsw_filtered_search_is_full_and_exact_for_selective_filters(allowed_count: int) -> None:
+    index, ids, vectors = filled_index(6000, exact_search_max=100)
+    allowed = set(np.random.default_rng(4).choice(ids, size=allowed_count, replace=False).tolist())
+
+    hits = index.search(vectors[0][None, :], 10, allowed_ids=allowed)[0]
+
+    assert len(hits) == min(10, allowed_count)
+    assert {db_id for db_id, _ in hits} <= allowed
+
+
+def test_hnsw_tombstones_are_hidden_then_compacted() -> None:
+    index, ids, vectors = filled_index(400, exact_search_max=100)
+    index.delete(ids[:50].tolist())
+    index.upsert(ids[50:60], unit_rows(10, seed=5))
+    assert index.tombstones == 60
+    assert index.kind == "hnsw"
+
+    for hits in index.search(vectors[:50], 10):
+        assert len(hits) == 10
+        assert not {db_id for db_id, _ in hits} & set(ids[:50].tolist())
+
+    index.delete(ids[60:110].tolist())  # 110 tombstones of 410 labels: past the compaction fraction
+    assert index.tombstones == 0
+    assert len(index) == 300
+    assert index.ids() == set(ids[50:60].tolist()) | set(ids[110:].tolist())
+    assert index.search(vectors[200][None, :], 1)[0][0][0] == int(ids[200])
+
+
+def test_compacting_below_the_threshold_returns_to_exact_search() -> None:
+    index, ids, _ = filled_index(150, exact_search_max=100)
+    index.delete(ids[:100].tolist())
+    assert index.kind == "flat"
+    assert len(index) == 50
+
+
+@pytest.mark.parametrize("exact_search_max", [1000, 100])
+def test_save_load_round_trip(tmp_path: Path, exact_search_max: int) -> None:
+    index, ids, vectors = filled_index(300, exact_search_max=exact_search_max)
+    index.delete(ids[:10].tolist())
+    queries = unit_rows(4, seed=6)
+    before = index.search(queries, 10)
+
+    index.save(tmp_path)
+    loaded = VectorIndex.load(tmp_path, expected_model="fake-hash-16", expected_dimension=DIMENSION)
+
+    assert loaded.kind == index.kind
+    assert loaded.ids() == index.ids()
+    assert loaded.search(queries, 10) == before
+    meta = json.loads((tmp_path / META_FILE).read_text())
+    assert meta["count"] == 290
+    assert meta["normalised"] is True
+    loaded.delete([int(ids[20])])
+    assert int(ids[20]) not in {db_id for db_id, _ in loaded.search(vectors[20][None, :], 5)[0]}
+
+
+def test_load_refuses_another_model_or_dimension(tmp_path: Path) -> None:
+    index, _, _ = filled_index(20)
+    index.save(tmp_path)
+
+    with pytest.raises(IndexMismatchError):
+        VectorIndex.load(tmp_path, expected_model="all-MiniLM-L6-v2")
+    with pytest.raises(IndexMismatchError):
+        VectorIndex.load(tmp_path, expected_model="fake-hash-16", expected_dimension=384)
+
+
+def test_load_detects_a_checksum_mismatch(tmp_path: Path) -> None:
+    index, _, _ = filled_index(20)
+    index.save(tmp_path)
+    meta_path = tmp_path / META_FILE
+    meta = json.loads(meta_path.read_text())
+    meta["ids_sha256"] = "0" * 64
+    meta_path.write_text(json.dumps(meta))
+
+    with pytest.raises(IndexMismatchError):
+        VectorIndex.load(tmp_path, expected_model="fake-hash-16")
+
+
+def test_load_detects_tampered_labels(tmp_path: Path) -> None:
+    index, _, _ = filled_index(20)
+    index.save(tmp_path)
+    labels = np.load(tmp_path / "vector_labels.npy")
+    labels[3] = 999_999
+    np.save(tmp_path / "vector_labels.npy", labels)
+
+    with pytest.raises(IndexMismatchError):
+        VectorIndex.load(tmp_path, expected_model="fake-hash-16")
+
+
+def test_empty_index_and_rejected_shapes() -> None:
+    index = make_index()
+    assert index.search(unit_rows(2, seed=7), 5) == [[], []]
+    with pytest.raises(ValueError):
+        index.upsert(np.array([1, 2]), unit_rows(3, seed=8))
+    with pytest.raises(ValueError):
+        index.upsert(np.array([1]), np.ones((1, DIMENSION + 1), dtype=np.float32))
+
+
+def test_repeated_id_in_one_upsert_keeps_the_last_vector() -> None:
+    index = make_index()
+    rows = unit_rows(2, seed=9)
+    index.upsert(np.array([5, 5]), rows)
+    assert len(index) == 1
+    assert index.search(rows[1][None, :], 1)[0][0] == (5, pytest.approx(1.0, abs=1e-5))

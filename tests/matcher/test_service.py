@@ -1,0 +1,134 @@
+"""The matcher's hard rules, explanations and bounded scores, over in-memory stand-in indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from core.access import ANONYMOUS, Viewer
+from core.taxonomy import Confidentiality, ListingStatus, Role
+from indexes.text import analyze
+from matcher.fusion import AdaptiveFusion
+from matcher.ranker import default_ranker
+from matcher.records import ListingRecord, NeedRecord, OfferRecord
+from matcher.service import Matcher
+from tests.matcher.test_features import NOW, need, offer
+
+BROKER = Viewer(role=Role.BROKER, organization_id=1)
+
+
+class WordOverlapIndex:
+    """Scores listings by shared analyzed words: enough to exercise candidates and filters."""
+
+    def __init__(self, records: Mapping[int, ListingRecord]) -> None:
+        self.records = records
+
+    def _search(self, text: str, k: int, allowed_ids: Collection[int] | None) -> list[tuple[int, float]]:
+        words = set(analyze(text))
+        hits = [
+            (doc_id, len(words & set(analyze(record.text))) / (len(words) or 1))
+            for doc_id, record in self.records.items()
+            if allowed_ids is None or doc_id in allowed_ids
+        ]
+        return sorted((hit for hit in hits if hit[1] > 0), key=lambda hit: -hit[1])[:k]
+
+    def dense_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None,  # type: ignore[no-untyped-def]
+                     vector: object = None):
+        return self._search(text, k, allowed_ids)
+
+    def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None):  # type: ignore[no-untyped-def]
+        return self._search(text, k, allowed_ids)
+
+    def informative(self, phrase: str) -> bool:
+        return phrase.lower() not in {"for", "cho"}
+
+
+class Records:
+    def __init__(self, offers: dict[int, OfferRecord], needs: dict[int, NeedRecord]) -> None:
+        self._offers, self._needs = offers, needs
+
+    def offers(self, ids: Collection[int]) -> dict[int, OfferRecord]:
+        return {i: self._offers[i] for i in ids if i in self._offers}
+
+    def needs(self, ids: Collection[int]) -> dict[int, NeedRecord]:
+        return {i: self._needs[i] for i in ids if i in self._needs}
+
+
+def build(offers: list[OfferRecord], needs: list[NeedRecord]) -> tuple[Matcher, Records]:
+    offer_map, need_map = {o.id: o for o in offers}, {n.id: n for n in needs}
+    matcher = Matcher(
+        indexes={"offers": WordOverlapIndex(offer_map), "needs": WordOverlapIndex(need_map)},
+        fusion=AdaptiveFusion(), ranker=default_ranker(), ranker_version="test",
+    )
+    return matcher, Records(offer_map, need_map)
+
+
+THE_NEED = need(id=100, organization_id=20, title="Drip irrigation controller for durian",
+                description="soil moisture drip irrigation")
+
+
+def test_hard_rules_self_archived_and_exclusions() -> None:
+    good = offer(id=1, organization_id=10)
+    own = offer(id=2, organization_id=20)  # same organization as the need
+    archived = offer(id=3, organization_id=11, status=ListingStatus.ARCHIVED)
+    excluded_by_need = offer(id=4, organization_id=12)
+    excludes_need = offer(id=5, organization_id=13, excluded_organization_ids=frozenset({20}))
+    target = replace(THE_NEED, excluded_organization_ids=frozenset({12}))
+    matcher, records = build([good, own, archived, excluded_by_need, excludes_need], [target])
+    results = matcher.match_need(need=target, allowed_offer_ids=None, source=records, viewer=BROKER, now=NOW)
+    assert [r.id for r in results] == [1]
+
+
+def test_brokers_only_needs_reach_staff_only() -> None:
+    secret = replace(THE_NEED, confidentiality=Confidentiality.BROKERS_ONLY)
+    matcher, records = build([offer(id=1)], [secret])
+    the_offer = records.offers([1])[1]
+    assert [r.id for r in matcher.match_offer(offer=the_offer, allowed_need_ids=None, source=records,
+                                              viewer=BROKER, now=NOW)] == [100]
+    for viewer in (ANONYMOUS, Viewer(role=Role.INSTITUTE_MEMBER, organization_id=10)):
+        assert matcher.match_offer(offer=the_offer, allowed_need_ids=None, source=records, viewer=viewer,
+                                   now=NOW) == []
+
+
+def test_allowed_ids_are_applied_inside_retrieval() -> None:
+    offers = [offer(id=i, organization_id=10 + i) for i in range(1, 6)]
+    matcher, records = build(offers, [THE_NEED])
+    results = matcher.match_need(need=THE_NEED, allowed_offer_ids={2, 4}, source=records, viewer=BROKER, now=NOW)
+    assert sorted(r.id for r in results) == [2, 4]
+    assert matcher.match_need(need=THE_NEED, allowed_offer_ids=set(), source=records, viewer=BROKER) == []
+
+
+def test_near_miss_is_ranked_below_a_qualifying_offer_and_explained() -> None:
+    qualifying = offer(id=1, organization_id=10, trl=6)
+    near_miss = offer(id=2, organization_id=11, trl=5)
+    matcher, records = build([near_miss, qualifying], [THE_NEED])
+    results = matcher.match_need(need=THE_NEED, allowed_offer_ids=None, source=records, viewer=BROKER, now=NOW)
+    assert [r.id for r in results] == [1, 2]
+    explanation = results[1].explanation
+    assert "requires TRL ≥ 6, offer is at 5" in explanation.would_qualify
+    trl_effect = next(f for f in explanation.features if f.name == "trl")
+    assert trl_effect.value == pytest.approx(0.6)
+    assert all(0 < r.score < 1 for r in results)
+    assert results[0].ranker_version == "test"
+
+
+def test_explanations_name_matched_terms_in_the_listings_words() -> None:
+    vietnamese = offer(id=1, organization_id=10, title="Bộ điều khiển tưới nhỏ giọt", description="Tưới cho sầu riêng")
+    matcher, records = build([vietnamese], [THE_NEED])
+    results, total = matcher.search(kind="offers", query="tuoi nho giot", allowed_ids=None, source=records)
+    assert total == 1
+    assert "tưới nhỏ giọt" in [term.lower() for term in results[0].explanation.matched_terms]
+
+
+def test_scores_compare_within_a_query() -> None:
+    offers = [offer(id=1, organization_id=10), offer(id=2, organization_id=11, title="Unrelated fintech ledger",
+                                                     description="blockchain payments", keywords=())]
+    matcher, records = build(offers, [THE_NEED])
+    results = matcher.match_need(need=THE_NEED, allowed_offer_ids=None, source=records, viewer=BROKER,
+                                 now=datetime(2026, 11, 1, tzinfo=UTC))
+    assert results[0].id == 1
+    assert results[0].score > 0.5
+    assert all(a.score >= b.score for a, b in zip(results, results[1:], strict=False))
