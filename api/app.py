@@ -43,7 +43,10 @@ def build_runtime(settings: Settings) -> Runtime:
     index_sync.start()
     ranker, ranker_version = active_ranker(settings.ranker_dir)
     matcher = Matcher(
-        indexes=index_sync.indexes, fusion=AdaptiveFusion(encoder_reads_vietnamese=settings.embedding_reads_vietnamese), ranker=ranker, ranker_version=ranker_version
+        indexes=index_sync.indexes,
+        fusion=AdaptiveFusion(encoder_reads_vietnamese=settings.embedding_reads_vietnamese),
+        ranker=ranker,
+        ranker_version=ranker_version,
     )
     runtime = Runtime(
         settings=settings,

@@ -47,4 +47,8 @@ def build_index_sync(
     }
     for index in indexes.values():
         index.load()
-    return IndexSync(indexes=indexes, load_documents=document_loader(session_factory))
+    return IndexSync(
+        indexes=indexes,
+        load_documents=document_loader(session_factory),
+        checkpoint_every=settings.index_checkpoint_every,
+    )

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     exact_search_max: int = Field(
         default=20_000, ge=0, description="Past this many vectors the index switches to HNSW."
     )
+    index_checkpoint_every: int = Field(
+        default=2_000, ge=1, description="A long (re)index saves its progress after this many listings."
+    )
     hnsw_m: int = Field(default=32, ge=4)
     hnsw_ef_construction: int = Field(default=80, ge=8)
     hnsw_ef_search: int = Field(default=128, ge=8)

@@ -23,8 +23,10 @@ from indexes.vector import VectorIndex
 log = logging.getLogger(__name__)
 FINGERPRINTS_FILE = "fingerprints.json"
 Hits = list[tuple[int, float]]
-# A phrase whose rarest word occurs in more listings than this explains nothing ("và", "the").
+# A phrase whose rarest word occurs in more listings than this explains nothing ("và", "the");
+# below a few listings document frequencies say nothing, so every phrase counts.
 INFORMATIVE_SHARE = 0.2
+INFORMATIVE_MIN_LISTINGS = 20
 
 
 class ListingIndex:
@@ -149,6 +151,8 @@ class ListingIndex:
     def informative(self, phrase: str) -> bool:
         """Whether a matched phrase tells something: a stop word found in most listings does not."""
         with self._lock:
+            if len(self.lexical) < INFORMATIVE_MIN_LISTINGS:
+                return True
             return self.lexical.document_share(phrase) <= INFORMATIVE_SHARE
 
     def __len__(self) -> int:

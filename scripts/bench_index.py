@@ -10,11 +10,12 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from typing import get_args
 
 import numpy as np
 
 from core.settings import get_settings
-from indexes.encoder import SentenceEncoder
+from indexes.encoder import Backend, SentenceEncoder
 from indexes.vector import VectorIndex
 
 DIMENSION = 384
@@ -23,163 +24,23 @@ INTRINSIC_DIMENSION = 96
 K = 10
 
 # Words of the kind technology offers and enterprise needs are written with.
-VOCABULARY = [
-    "sensor",
-    "battery",
-    "membrane",
-    "polymer",
-    "coating",
-    "catalyst",
-    "biomass",
-    "wastewater",
-    "treatment",
-    "filtration",
-    "solar",
-    "panel",
-    "inverter",
-    "grid",
-    "storage",
-    "hydrogen",
-    "fuel",
-    "cell",
-    "electrolyser",
-    "turbine",
-    "blade",
-    "composite",
-    "fibre",
-    "concrete",
-    "recycling",
-    "plastic",
-    "packaging",
-    "biodegradable",
-    "enzyme",
-    "fermentation",
-    "vaccine",
-    "diagnostic",
-    "assay",
-    "antibody",
-    "imaging",
-    "ultrasound",
-    "laser",
-    "optical",
-    "fibre",
-    "semiconductor",
-    "wafer",
-    "lithography",
-    "robot",
-    "gripper",
-    "vision",
-    "inspection",
-    "defect",
-    "detection",
-    "machine",
-    "learning",
-    "model",
-    "forecast",
-    "demand",
-    "supply",
-    "chain",
-    "logistics",
-    "warehouse",
-    "drone",
-    "agriculture",
-    "irrigation",
-    "soil",
-    "fertiliser",
-    "seed",
-    "rice",
-    "shrimp",
-    "aquaculture",
-    "feed",
-    "vaccine",
-    "cold",
-    "chain",
-    "sterilisation",
-    "textile",
-    "dye",
-    "leather",
-    "tannery",
-    "emission",
-    "carbon",
-    "capture",
-    "cement",
-    "steel",
-    "alloy",
-    "welding",
-    "corrosion",
-    "paint",
-    "adhesive",
-    "ceramic",
-    "glass",
-    "furnace",
-    "heat",
-    "pump",
-    "refrigeration",
-    "insulation",
-    "building",
-    "ventilation",
-    "water",
-    "purification",
-    "desalination",
-    "arsenic",
-    "removal",
-    "fluoride",
-    "heavy",
-    "metal",
-    "sludge",
-    "compost",
-    "biogas",
-    "digester",
-    "ethanol",
-    "biodiesel",
-    "algae",
-    "protein",
-    "extraction",
-    "herbal",
-    "pharmaceutical",
-    "tablet",
-    "capsule",
-    "formulation",
-    "stability",
-    "shelf",
-    "life",
-    "food",
-    "processing",
-    "drying",
-    "freezing",
-    "pasteurisation",
-    "enterprise",
-    "requires",
-    "pilot",
-    "scale",
-    "prototype",
-    "patent",
-    "licence",
-    "laboratory",
-    "institute",
-    "partner",
-    "investment",
-    "capacity",
-    "tonnes",
-    "per",
-    "day",
-    "efficiency",
-    "cost",
-    "reduction",
-    "quality",
-    "standard",
-    "certified",
-    "process",
-    "line",
-    "automation",
-    "control",
-    "software",
-    "platform",
-    "data",
-    "cloud",
-    "monitoring",
-    "maintenance",
-]
+VOCABULARY_TEXT = """
+sensor battery membrane polymer coating catalyst biomass wastewater treatment filtration solar panel
+inverter grid storage hydrogen fuel cell electrolyser turbine blade composite fibre concrete
+recycling plastic packaging biodegradable enzyme fermentation vaccine diagnostic assay antibody
+imaging ultrasound laser optical fibre semiconductor wafer lithography robot gripper vision
+inspection defect detection machine learning model forecast demand supply chain logistics warehouse
+drone agriculture irrigation soil fertiliser seed rice shrimp aquaculture feed vaccine cold chain
+sterilisation textile dye leather tannery emission carbon capture cement steel alloy welding
+corrosion paint adhesive ceramic glass furnace heat pump refrigeration insulation building
+ventilation water purification desalination arsenic removal fluoride heavy metal sludge compost
+biogas digester ethanol biodiesel algae protein extraction herbal pharmaceutical tablet capsule
+formulation stability shelf life food processing drying freezing pasteurisation enterprise requires
+pilot scale prototype patent licence laboratory institute partner investment capacity tonnes per day
+efficiency cost reduction quality standard certified process line automation control software
+platform data cloud monitoring maintenance
+"""
+VOCABULARY = VOCABULARY_TEXT.split()
 
 
 def synthetic_vectors(
@@ -325,18 +186,17 @@ def synthetic_texts(count: int, words: int, rng: np.random.Generator) -> list[st
     return texts
 
 
-def bench_encoders(backends: Sequence[str], *, repeats: int, seed: int) -> list[dict[str, str]]:
+def bench_encoders(backends: Sequence[Backend], *, repeats: int, seed: int) -> list[dict[str, str]]:
     settings = get_settings()
     rng = np.random.default_rng(seed)
     corpora = {
         "short (~10 words)": synthetic_texts(512, 10, rng),
         "long (~150 words)": synthetic_texts(96, 150, rng),
     }
-    throughput: dict[tuple[str, str], float] = {}
     encoders = {
         backend: SentenceEncoder(
             model_name=settings.embedding_model,
-            backend=backend,  # type: ignore[arg-type]
+            backend=backend,
             batch_size=settings.embedding_batch_size,
             cache_dir=settings.data_dir / "models",
         )
@@ -357,7 +217,7 @@ def bench_encoders(backends: Sequence[str], *, repeats: int, seed: int) -> list[
     throughput = {key: statistics.median(values) for key, values in samples.items()}
     rows = []
     for backend, encoder in encoders.items():
-        row = {"backend": backend, "actual": encoder.backend}
+        row: dict[str, str] = {"backend": backend, "actual": encoder.backend}
         for corpus_name in corpora:
             docs_per_second = throughput[(backend, corpus_name)]
             baseline = throughput.get(("torch", corpus_name))
@@ -383,7 +243,7 @@ def main() -> None:
     parser.add_argument("--operations", type=int, default=1000, help="single-id inserts, updates, deletes")
     parser.add_argument("--skip-index", action="store_true")
     parser.add_argument("--skip-encoder", action="store_true")
-    parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "onnx-int8"])
+    parser.add_argument("--backends", nargs="+", choices=get_args(Backend), default=list(get_args(Backend)))
     parser.add_argument("--repeats", type=int, default=3, help="encoder runs per backend; medians shown")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()

@@ -135,9 +135,11 @@ def run_split(
     )
 
 
-def fuse_all(candidates: Candidates, queries: dict[str, str]) -> dict[str, list[FusedCandidate]]:
-    """The app's fusion over each query's BM25 and dense lists (the same AdaptiveFusion as the matcher)."""
-    fusion = AdaptiveFusion()
+def fuse_all(
+    candidates: Candidates, queries: dict[str, str], settings: Settings
+) -> dict[str, list[FusedCandidate]]:
+    """The app's fusion over each query's BM25 and dense lists, configured as the matcher's."""
+    fusion = AdaptiveFusion(encoder_reads_vietnamese=settings.embedding_reads_vietnamese)
     return {
         qid: fusion.fuse(candidates.bm25[qid], candidates.dense[qid], query=queries[qid])
         for qid in candidates.bm25
@@ -156,7 +158,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    encoder = CachedEncoder(build_encoder(Settings()), args.cache_dir)
+    settings = Settings()
+    encoder = CachedEncoder(build_encoder(settings), args.cache_dir)
     collections = {
         "cranfield": load_beir(args.datasets / "cranfield"),
         "alqac2023 (train qrels)": load_beir(
@@ -178,7 +181,7 @@ def main() -> None:
         candidates = retrieve_candidates(
             corpus=dataset.corpus, queries=dataset.queries, encoder=encoder, depth=args.depth
         )
-        fused = fuse_all(candidates, dataset.queries)
+        fused = fuse_all(candidates, dataset.queries, settings)
         common: dict[str, Any] = {
             "dataset": dataset,
             "fused": fused,

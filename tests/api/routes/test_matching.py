@@ -1,0 +1,108 @@
+"""Search and match endpoints: filters inside retrieval, hard rules, visibility, validation."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import World, need_body, offer_body
+
+OFFERS, NEEDS = "/api/v1/offers", "/api/v1/needs"
+
+
+def post(client: TestClient, world: World, who: str, path: str, body: dict) -> dict:
+    response = client.post(path, json=body, headers=world.auth(who))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def settle(client: TestClient) -> None:
+    assert client.app.state.runtime.index_sync.wait_idle(10)  # type: ignore[attr-defined]
+
+
+def test_new_offer_is_searchable_within_a_second(client: TestClient, world: World) -> None:
+    started = time.monotonic()
+    post(client, world, "inst-a", OFFERS, offer_body(title="Máy bóc vỏ hạt điều tự động"))
+    while True:
+        items = client.get("/api/v1/search/offers", params={"q": "bóc vỏ hạt điều"}).json()["items"]
+        if items:
+            break
+        assert time.monotonic() - started < 1.0, "not searchable within 1 s"
+        time.sleep(0.02)
+    assert items[0]["offer"]["title"] == "Máy bóc vỏ hạt điều tự động"
+
+
+def test_search_without_diacritics_and_matched_terms(client: TestClient, world: World) -> None:
+    post(client, world, "inst-a", OFFERS, offer_body(title="Xử lý nước thải dệt nhuộm",
+                                                     description="Công nghệ xử lý nước thải cho nhà máy dệt."))
+    post(client, world, "inst-b", OFFERS, offer_body(title="Robot hàn ống", description="Robot hàn tự động.",
+                                                     sector="robotics"))
+    settle(client)
+    body = client.get("/api/v1/search/offers", params={"q": "xu ly nuoc thai"}).json()
+    top = body["items"][0]
+    assert top["offer"]["title"] == "Xử lý nước thải dệt nhuộm"
+    assert any("nước thải" in term.lower() for term in top["explanation"]["matched_terms"])
+    assert 0 <= top["score"] <= 1
+
+
+def test_filters_apply_inside_retrieval_so_pages_are_full(client: TestClient, world: World) -> None:
+    for i in range(12):
+        post(client, world, "inst-a", OFFERS, offer_body(title=f"Cảm biến độ mặn số {i}", trl=3 + i % 6,
+                                                         language="vi" if i % 2 else "en"))
+    settle(client)
+    page = client.get("/api/v1/search/offers", params={"q": "cảm biến", "trl_min": 6, "language": "vi",
+                                                       "limit": 3}).json()
+    assert len(page["items"]) == 3
+    assert all(item["offer"]["trl"] >= 6 and item["offer"]["language"] == "vi" for item in page["items"])
+    assert page["total"] == sum(1 for i in range(12) if 3 + i % 6 >= 6 and i % 2)
+
+
+def test_search_validation(client: TestClient) -> None:
+    assert client.get("/api/v1/search/offers").status_code == 422
+    assert client.get("/api/v1/search/offers", params={"q": "x", "colour": "red"}).status_code == 422
+    assert client.get("/api/v1/search/offers", params={"q": "x", "sector": "mars"}).status_code == 422
+    assert client.get("/api/v1/search/needs", params={"q": "x", "limit": 0}).status_code == 422
+
+
+def test_need_matches_follow_the_hard_rules(client: TestClient, world: World) -> None:
+    need = post(client, world, "ent-a", NEEDS, need_body(excluded_organization_ids=[world.org["inst-b"]]))
+    good = post(client, world, "inst-a", OFFERS, offer_body())
+    post(client, world, "inst-b", OFFERS, offer_body(title="Excluded institute's irrigation controller"))
+    own = offer_body(title="The enterprise's own irrigation controller", organization_id=world.org["ent-a"])
+    post(client, world, "admin", OFFERS, own)
+    archived = post(client, world, "inst-a", OFFERS, offer_body(title="Old drip irrigation"))
+    client.post(f"{OFFERS}/{archived['id']}/archive", headers=world.auth("inst-a"))
+    near_miss = post(client, world, "inst-a", OFFERS, offer_body(trl=5))  # same text, one TRL short
+    settle(client)
+    items = client.get(f"{NEEDS}/{need['id']}/matches").json()["items"]
+    assert sorted(item["offer"]["id"] for item in items) == sorted([good["id"], near_miss["id"]])
+    by_id = {item["offer"]["id"]: item for item in items}
+    assert by_id[good["id"]]["score"] > by_id[near_miss["id"]]["score"]
+    assert "requires TRL ≥ 6, offer is at 5" in by_id[near_miss["id"]]["explanation"]["would_qualify"]
+    assert by_id[good["id"]]["ranker_version"]
+    features = {f["name"] for f in by_id[good["id"]]["explanation"]["features"]}
+    assert {"text", "sector", "trl", "budget", "transfer", "region", "freshness"} <= features
+
+
+def test_brokers_only_needs_in_matches_and_search(client: TestClient, world: World) -> None:
+    secret = post(client, world, "ent-a", NEEDS, need_body(confidentiality="brokers_only"))
+    offer = post(client, world, "inst-a", OFFERS, offer_body())
+    settle(client)
+    assert client.get(f"{NEEDS}/{secret['id']}/matches").status_code == 404
+    assert client.get(f"{NEEDS}/{secret['id']}/matches", headers=world.auth("broker")).status_code == 200
+    for who, visible in ((None, False), ("inst-a", False), ("ent-b", False), ("broker", True), ("ent-a", True)):
+        headers = world.auth(who) if who else {}
+        matched = client.get(f"{OFFERS}/{offer['id']}/matches", headers=headers).json()["items"]
+        found = client.get("/api/v1/search/needs", params={"q": "irrigation durian"}, headers=headers).json()
+        assert any(item["need"]["id"] == secret["id"] for item in found["items"]) is visible, who
+        if who != "ent-a":  # the owner's own need is never matched with the owner... but ent-a owns no offer
+            assert any(item["need"]["id"] == secret["id"] for item in matched) is visible, who
+
+
+def test_k_validation(client: TestClient, world: World) -> None:
+    need = post(client, world, "ent-a", NEEDS, need_body())
+    for k in (0, 101, "ten"):
+        assert client.get(f"{NEEDS}/{need['id']}/matches", params={"k": k}).status_code == 422
+    assert client.get(f"{NEEDS}/{need['id']}/matches", params={"top": 3}).status_code == 422
+    assert client.get(f"{NEEDS}/999999/matches").status_code == 404

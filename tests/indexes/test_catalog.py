@@ -1,0 +1,58 @@
+"""One kind's pair of indexes: updated together, saved as one generation, refused when the model changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.settings import Settings
+from indexes.catalog import ListingIndex
+from indexes.documents import IndexDocument, listing_text
+from indexes.encoder import FakeEncoder
+from indexes.storage import current_generation
+
+
+def make_index(root: Path, dimension: int = 32) -> ListingIndex:
+    return ListingIndex(kind="offers", root=root, encoder=FakeEncoder(dimension=dimension),
+                        settings=Settings(data_dir=root))
+
+
+DOCS = [
+    IndexDocument(1, listing_text(title="Máy sấy lạnh nông sản", keywords=["sấy"], description="Sấy xoài ở 40 độ")),
+    IndexDocument(2, listing_text(title="Robot hàn", keywords=[], description="Robot hàn ống thép")),
+    IndexDocument(3, listing_text(title="Water quality sensor", keywords=["sensor"], description="River monitoring")),
+]
+
+
+def test_upsert_delete_and_both_retrievers_agree(tmp_path: Path) -> None:
+    index = make_index(tmp_path)
+    index.upsert(DOCS)
+    assert len(index) == 3
+    assert index.lexical_search("may say", 5)[0][0] == 1  # diacritic-free query
+    assert index.dense_search("water quality sensor", 1)[0][0] == 3
+    index.delete([1])
+    assert 1 not in index
+    assert all(doc_id != 1 for doc_id, _ in index.lexical_search("sấy", 5))
+    assert all(doc_id != 1 for doc_id, _ in index.dense_search("máy sấy lạnh nông sản", 5))
+
+
+def test_differences_find_changed_new_and_removed(tmp_path: Path) -> None:
+    index = make_index(tmp_path)
+    index.upsert(DOCS)
+    changed = IndexDocument(2, "Robot hàn laser")
+    store = {1: DOCS[0].fingerprint, 2: changed.fingerprint, 4: "new"}
+    stale, extra = index.differences(store)
+    assert (stale, extra) == ({2, 4}, {3})
+
+
+def test_save_load_round_trip_and_model_change_is_refused(tmp_path: Path) -> None:
+    index = make_index(tmp_path)
+    index.upsert(DOCS)
+    index.save()
+    assert current_generation(tmp_path / "offers") is not None
+    reloaded = make_index(tmp_path)
+    assert reloaded.load()
+    assert reloaded.fingerprints == index.fingerprints
+    assert reloaded.lexical_search("robot", 1)[0][0] == 2
+    other_model = make_index(tmp_path, dimension=16)  # a different model name and dimension
+    assert not other_model.load()
+    assert len(other_model) == 0

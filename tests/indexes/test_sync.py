@@ -1,0 +1,142 @@
+"""Index sync: reconcile with the store, follow changes on a thread, survive kill -9 mid-reindex."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Collection
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings
+from indexes.catalog import ListingIndex
+from indexes.documents import IndexDocument
+from indexes.encoder import FakeEncoder
+from indexes.storage import current_generation
+from indexes.sync import IndexSync
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.docs: dict[int, str] = {}
+
+    def load(self, kind: str, ids: Collection[int] | None) -> dict[int, IndexDocument]:
+        wanted = self.docs if ids is None else {i: self.docs[i] for i in ids if i in self.docs}
+        return {i: IndexDocument(i, text) for i, text in wanted.items()}
+
+
+def make_sync(root: Path, store: FakeStore) -> IndexSync:
+    index = ListingIndex(kind="offers", root=root, encoder=FakeEncoder(dimension=32), settings=Settings(data_dir=root))
+    return IndexSync(indexes={"offers": index}, load_documents=store.load, save_interval=0.05)
+
+
+def test_reconcile_makes_the_index_equal_to_the_store(tmp_path: Path) -> None:
+    store = FakeStore()
+    store.docs = {i: f"listing number {i} about drones" for i in range(1, 51)}
+    sync = make_sync(tmp_path, store)
+    assert sync.reconcile() == {"offers": (50, 0)}
+    store.docs[3] = "now about shrimp farming"
+    del store.docs[7]
+    store.docs[99] = "a new one"
+    assert sync.reconcile() == {"offers": (2, 1)}
+    index = sync.indexes["offers"]
+    assert index.fingerprints == {i: IndexDocument(i, t).fingerprint for i, t in store.docs.items()}
+    assert sync.reconcile() == {"offers": (0, 0)}
+
+
+def test_changes_are_searchable_within_a_second_and_saved(tmp_path: Path) -> None:
+    store = FakeStore()
+    sync = make_sync(tmp_path, store)
+    sync.start()
+    applied: list[set[tuple[str, int]]] = []
+    sync.on_applied(applied.append)
+    try:
+        store.docs[1] = "solar panel cleaning robot"
+        started = time.monotonic()
+        sync.notify([("offers", 1)])
+        while not sync.indexes["offers"].lexical_search("cleaning robot", 1):
+            assert time.monotonic() - started < 1.0, "change not searchable within 1 s"
+            time.sleep(0.01)
+        del store.docs[1]
+        sync.notify([("offers", 1)])
+        assert sync.wait_idle(5)
+        assert sync.indexes["offers"].lexical_search("cleaning robot", 1) == []
+        assert {("offers", 1)} in applied
+    finally:
+        sync.close()
+    reloaded = make_sync(tmp_path, store).indexes["offers"]
+    assert reloaded.load() and len(reloaded) == 0
+
+
+REINDEX_CHILD = """
+import sys
+from core.settings import Settings
+from api.indexing import build_index_sync
+from indexes.encoder import build_encoder
+from models.base import make_engine, make_session_factory
+settings = Settings()
+factory = make_session_factory(make_engine(settings.sqlalchemy_url))
+sync = build_index_sync(settings=settings, encoder=build_encoder(settings), session_factory=factory)
+print("started", flush=True)
+sync.rebuild()
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kill_minus_nine_during_reindex_loses_nothing(tmp_path: Path, seed: int) -> None:
+    from api.indexing import build_index_sync, document_loader
+    from core.taxonomy import Language, ListingStatus, OrgKind, Region, Sector
+    from models.base import make_engine, make_session_factory, transaction
+    from models.listings import Offer
+    from models.migrate import upgrade
+    from models.organizations import Organization
+
+    settings = Settings(data_dir=tmp_path, embedding_model="fake:32", index_checkpoint_every=300)
+    engine = make_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    rng = random.Random(seed)
+    words = "drone sensor shrimp solar robot battery cassava rice water laser textile concrete".split()
+    with transaction(factory) as session:
+        org = Organization(slug="o", name="O", kind=OrgKind.UNIVERSITY, region=Region.HA_NOI)
+        session.add(org)
+        session.flush()
+        session.add_all(
+            Offer(organization_id=org.id, title=" ".join(rng.choices(words, k=4)),
+                  description=" ".join(rng.choices(words, k=60)), sector=Sector.AI, keywords=[], trl=5,
+                  ip_status="none", region=Region.HA_NOI, language=Language.EN,
+                  status=ListingStatus.PUBLISHED if i % 10 else ListingStatus.DRAFT)
+            for i in range(3000)
+        )
+    env = {**os.environ, "TECHMATCH_DATA_DIR": str(tmp_path), "TECHMATCH_EMBEDDING_MODEL": "fake:32",
+           "TECHMATCH_INDEX_CHECKPOINT_EVERY": "300"}
+    child = subprocess.Popen([sys.executable, "-c", REINDEX_CHILD], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             text=True)
+    deadline = time.monotonic() + 60
+    while current_generation(tmp_path / "indexes" / "offers") is None:
+        assert child.poll() is None, "reindex ended before its first checkpoint"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    time.sleep(rng.uniform(0, 0.3))
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
+
+    sync = build_index_sync(settings=settings, encoder=FakeEncoder(dimension=32), session_factory=factory)
+    offers = sync.indexes["offers"]
+    assert current_generation(offers.root) is not None
+    assert offers.load(), "the last saved generation must load"
+    sync.reconcile()
+    expected = document_loader(factory)("offers", None)
+    assert offers.fingerprints == {i: doc.fingerprint for i, doc in expected.items()}
+    assert offers.vectors.ids() == offers.lexical.ids() == set(expected)
+    engine.dispose()
