@@ -14,7 +14,6 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict
-from datetime import datetime
 from typing import cast
 
 from sqlalchemy.exc import IntegrityError
@@ -24,10 +23,7 @@ from api.records import StoreRecords, need_record, offer_record
 from core.access import Viewer
 from core.settings import Settings
 from core.taxonomy import ListingStatus, Role
-from indexes.documents import listing_text
-from matcher.features import FEATURE_NAMES, compatibility
-from matcher.fusion import FusedCandidate
-from matcher.records import ListingRecord, NeedRecord, OfferRecord
+from matcher.features import FEATURE_NAMES
 from matcher.service import Matcher, ScoredListing
 from models.base import transaction, utcnow
 from models.listings import ListingFilters, Need, Offer, get_listings, visible_ids
@@ -41,22 +37,13 @@ _PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
 _STOP = ("", -1)
 
 
-def _text(record: ListingRecord) -> str:
-    return listing_text(title=record.title, keywords=record.keywords, description=record.description)
-
-
-def _scoring(
-    result: ScoredListing, candidate: FusedCandidate, need: NeedRecord, offer: OfferRecord, *, now: datetime
-) -> Scoring:
+def _scoring(result: ScoredListing) -> Scoring:
     """The stored form of one ranked pair, with the feature vector the ranker scored (the training input)."""
-    structured = [feature.value for feature in compatibility(need, offer, now=now)]
     return Scoring(
         score=result.score,
         text_score=result.text_score,
         explanation=asdict(result.explanation),
-        features=[
-            round(value, 6) for value in (candidate.score, candidate.lexical, candidate.dense, *structured)
-        ],
+        features=list(result.features),
         feature_names=list(FEATURE_NAMES),
         ranker_version=result.ranker_version,
     )
@@ -65,36 +52,15 @@ def _scoring(
 def rank_pairs(
     *, matcher: Matcher, session: Session, kind: str, row: Need | Offer, allowed_ids: set[int], k: int
 ) -> list[tuple[int, Scoring]]:
-    """The top `k` counterparts of a need (kind "needs") or an offer, each with its Scoring.
-
-    The matcher's own ranking gives scores and explanations; the fused candidates are read
-    once more (the query encoding is cached) because results do not carry the lexical and
-    dense parts of the feature vector.
-    """
-    now = utcnow()
+    """The top `k` counterparts of a need (kind "needs") or an offer, each with its Scoring."""
     source = StoreRecords(session)
-    query: ListingRecord
     if kind == "needs":
-        query = need_record(row)  # type: ignore[arg-type]
-        results = matcher.match_need(
-            need=query, allowed_offer_ids=allowed_ids, source=source, viewer=ENGINE_VIEWER, k=k, now=now
-        )
-        offers = source.offers([r.id for r in results])
-        pairs = {r.id: (query, offers[r.id]) for r in results}
+        results = matcher.match_need(need=need_record(row), allowed_offer_ids=allowed_ids,  # type: ignore[arg-type]
+                                     source=source, viewer=ENGINE_VIEWER, k=k, now=utcnow())
     else:
-        query = offer_record(row)  # type: ignore[arg-type]
-        results = matcher.match_offer(
-            offer=query, allowed_need_ids=allowed_ids, source=source, viewer=ENGINE_VIEWER, k=k, now=now
-        )
-        needs = source.needs([r.id for r in results])
-        pairs = {r.id: (needs[r.id], query) for r in results}
-    if not results:
-        return []
-    other_kind = "offers" if kind == "needs" else "needs"
-    fused = {
-        c.id: c for c in matcher.candidates_for(kind=other_kind, text=_text(query), allowed_ids=allowed_ids)
-    }
-    return [(r.id, _scoring(r, fused[r.id], *pairs[r.id], now=now)) for r in results]
+        results = matcher.match_offer(offer=offer_record(row), allowed_need_ids=allowed_ids,  # type: ignore[arg-type]
+                                      source=source, viewer=ENGINE_VIEWER, k=k, now=utcnow())
+    return [(result.id, _scoring(result)) for result in results]
 
 
 def score_pair(*, matcher: Matcher, session: Session, need: Need, offer: Offer) -> Scoring | None:

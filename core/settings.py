@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     )
     hnsw_m: int = Field(default=32, ge=4)
     hnsw_ef_construction: int = Field(default=80, ge=8)
-    hnsw_ef_search: int = Field(default=128, ge=8)
+    hnsw_ef_search: int = Field(default=192, ge=8)
 
     suggestion_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
     suggestion_top_k: int = Field(default=10, ge=1, le=100)

@@ -24,6 +24,21 @@ INDEX_FILE = "vectors.faiss"
 LABELS_FILE = "vector_labels.npy"
 META_FILE = "vector_meta.json"
 FORMAT_VERSION = 1
+META_KEYS = frozenset(
+    {
+        "format_version",
+        "model_name",
+        "dimension",
+        "normalised",
+        "count",
+        "kind",
+        "ids_sha256",
+        "exact_search_max",
+        "hnsw_m",
+        "hnsw_ef_construction",
+        "hnsw_ef_search",
+    }
+)
 
 # Past this share of dead labels, searches waste effort on them and memory holds them: rebuild.
 COMPACT_TOMBSTONE_FRACTION = 0.25
@@ -198,6 +213,9 @@ class VectorIndex:
             faiss_index = faiss.read_index(str(directory / INDEX_FILE))
         except (OSError, ValueError, RuntimeError) as error:
             raise IndexStoreError(f"cannot read the vector index in {directory}: {error}") from error
+        missing = META_KEYS - meta.keys()
+        if missing or meta["format_version"] != FORMAT_VERSION:
+            raise IndexStoreError(f"{directory / META_FILE} lacks {sorted(missing)} or has another format")
         if meta.get("model_name") != expected_model:
             raise IndexMismatchError(
                 f"index built with {meta.get('model_name')!r}, expected {expected_model!r}"

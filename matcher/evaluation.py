@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from core.settings import Settings
 from indexes.catalog import ListingIndex
@@ -16,6 +19,34 @@ from matcher.metrics import evaluate_run
 
 Ranked = list[tuple[int, float]]
 Fuser = Callable[[Ranked, Ranked, str], Sequence[FusedCandidate]]
+
+
+class CachedEncoder:
+    """An encoder whose embeddings are saved as .npy keyed by model and texts: evaluations re-run for free."""
+
+    def __init__(self, encoder: Encoder, cache_dir: Path) -> None:
+        self.encoder = encoder
+        self.cache_dir = cache_dir
+        self.model_name = encoder.model_name
+        self.dimension = encoder.dimension
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._cached("q", list(texts), lambda: self.encoder.encode_queries(texts))
+
+    def encode_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        return self._cached("p", list(texts), lambda: self.encoder.encode_passages(texts, show_progress=True))
+
+    def _cached(self, side: str, texts: list[str], encode: Callable[[], np.ndarray]) -> np.ndarray:
+        digest = hashlib.sha256(f"{self.encoder.model_name}\x00{side}\x00".encode())
+        for text in texts:
+            digest.update(text.encode() + b"\x00")
+        path = self.cache_dir / f"{digest.hexdigest()[:24]}.npy"
+        if path.exists():
+            return np.load(path)
+        vectors = np.asarray(encode(), dtype=np.float32)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        np.save(path, vectors)
+        return vectors
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ class ScoredListing:
     text_score: float
     explanation: Explanation
     ranker_version: str | None = None
+    # The ranker's input for this pair, in FEATURE_NAMES order: stored with suggestions as training data.
+    features: tuple[float, ...] = ()
 
 
 def visible_candidate(record: ListingRecord, viewer: Viewer) -> bool:
@@ -203,6 +205,7 @@ class Matcher:
                     text_score=round(candidate.score, 4),
                     explanation=self._explain(matrix[row], structured[row], query=query, other=other, kind=kind),
                     ranker_version=self.ranker_version,
+                    features=tuple(round(float(value), 6) for value in matrix[row]),
                 )
             )
         return results

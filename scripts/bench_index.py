@@ -110,7 +110,20 @@ def exact_top_k(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
     return best_rows
 
 
-def bench_size(size: int, *, query_count: int, operation_count: int, seed: int) -> dict[str, str]:
+def measure_search(index: VectorIndex, queries: np.ndarray, truth: np.ndarray) -> tuple[list[float], float]:
+    """Latencies of single-query searches, as the API makes them, and their recall@K against `truth`."""
+    results: list[list[tuple[int, float]]] = []
+    search_ms = latencies_ms(lambda row: results.append(index.search(queries[row], K)[0]), len(queries))
+    recall = statistics.fmean(
+        len({db_id for db_id, _ in hits} & set(truth_row.tolist())) / K
+        for hits, truth_row in zip(results, truth, strict=True)
+    )
+    return search_ms, recall
+
+
+def bench_size(
+    size: int, *, query_count: int, operation_count: int, seed: int, ef_sweep: Sequence[int] = ()
+) -> dict[str, str]:
     settings = get_settings()
     rng = np.random.default_rng(seed)
     centers, basis = mixture(rng)
@@ -134,12 +147,23 @@ def bench_size(size: int, *, query_count: int, operation_count: int, seed: int) 
     memory_mib = resident_mib() - memory_before
 
     truth = exact_top_k(vectors, queries, K)
-    results: list[list[tuple[int, float]]] = []
-    search_ms = latencies_ms(lambda row: results.append(index.search(queries[row], K)[0]), query_count)
-    recall = statistics.fmean(
-        len({db_id for db_id, _ in hits} & set(truth_row.tolist())) / K
-        for hits, truth_row in zip(results, truth, strict=True)
-    )
+    search_ms, recall = measure_search(index, queries, truth)
+    if index.kind == "hnsw" and ef_sweep:
+        default_ef = index.hnsw_ef_search
+        sweep_rows = []
+        for ef_search in ef_sweep:
+            index.hnsw_ef_search = ef_search
+            sweep_ms, sweep_recall = measure_search(index, queries, truth)
+            sweep_rows.append(
+                {
+                    "size": f"{size:,}",
+                    "ef_search": str(ef_search),
+                    "search p50/p99 ms": f"{percentile(sweep_ms, 50):.2f}/{percentile(sweep_ms, 99):.2f}",
+                    "recall@10": f"{sweep_recall:.4f}",
+                }
+            )
+        index.hnsw_ef_search = default_ef
+        print_table(sweep_rows)
 
     new_vectors = synthetic_vectors(operation_count, rng, centers=centers, basis=basis)
     insert_ms = latencies_ms(
@@ -241,6 +265,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=1000, help="single-query searches per size")
     parser.add_argument("--operations", type=int, default=1000, help="single-id inserts, updates, deletes")
+    parser.add_argument(
+        "--ef-sweep", type=int, nargs="*", default=[], help="also measure HNSW search at these efSearch"
+    )
     parser.add_argument("--skip-index", action="store_true")
     parser.add_argument("--skip-encoder", action="store_true")
     parser.add_argument("--backends", nargs="+", choices=get_args(Backend), default=list(get_args(Backend)))
@@ -260,7 +287,13 @@ def main() -> None:
         rows = []
         for size in args.sizes:
             rows.append(
-                bench_size(size, query_count=args.queries, operation_count=args.operations, seed=args.seed)
+                bench_size(
+                    size,
+                    query_count=args.queries,
+                    operation_count=args.operations,
+                    seed=args.seed,
+                    ef_sweep=args.ef_sweep,
+                )
             )
             print_table(rows[-1:])
         print("vector index (latencies: median/p99 over single-id operations and single-query searches)")

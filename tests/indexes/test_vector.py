@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexes.errors import IndexMismatchError
+from indexes.errors import IndexMismatchError, IndexStoreError
 from indexes.vector import META_FILE, VectorIndex
 
 DIMENSION = 16
@@ -215,3 +215,16 @@ def test_repeated_id_in_one_upsert_keeps_the_last_vector() -> None:
     index.upsert(np.array([5, 5]), rows)
     assert len(index) == 1
     assert index.search(rows[1][None, :], 1)[0][0] == (5, pytest.approx(1.0, abs=1e-5))
+
+
+def test_load_of_a_missing_or_incomplete_index_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(IndexStoreError):
+        VectorIndex.load(tmp_path, expected_model="fake-hash-16")
+    index, _, _ = filled_index(20)
+    index.save(tmp_path)
+    meta = json.loads((tmp_path / META_FILE).read_text())
+    del meta["ids_sha256"]
+    (tmp_path / META_FILE).write_text(json.dumps(meta))
+
+    with pytest.raises(IndexStoreError):
+        VectorIndex.load(tmp_path, expected_model="fake-hash-16")
