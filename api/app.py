@@ -17,9 +17,8 @@ from api.suggestions import SuggestionWorker
 from api.webhooks import WebhookDeliverer
 from core.settings import Settings, get_settings
 from indexes.encoder import build_encoder
-from matcher.fusion import AdaptiveFusion
 from matcher.registry import active_ranker
-from matcher.service import Matcher
+from matcher.service import build_matcher
 from models.base import make_engine, make_session_factory
 from models.events import ListingChangeFeed
 from models.migrate import upgrade
@@ -42,11 +41,8 @@ def build_runtime(settings: Settings) -> Runtime:
     change_feed.subscribe(index_sync.notify)
     index_sync.start()
     ranker, ranker_version = active_ranker(settings.ranker_dir)
-    matcher = Matcher(
-        indexes=index_sync.indexes,
-        fusion=AdaptiveFusion(encoder_reads_vietnamese=settings.embedding_reads_vietnamese),
-        ranker=ranker,
-        ranker_version=ranker_version,
+    matcher = build_matcher(
+        settings=settings, indexes=index_sync.indexes, ranker=ranker, ranker_version=ranker_version
     )
     runtime = Runtime(
         settings=settings,

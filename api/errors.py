@@ -22,12 +22,25 @@ STORE_STATUS: dict[type[StoreError], tuple[int, str]] = {
     ConflictError: (409, "conflict"),
     InvalidError: (422, "invalid"),
 }
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid"}
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+}
 
 
-def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details or []}}
     return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
 
@@ -38,7 +51,9 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path"))
     if first.get("type") == "json_invalid":
         return "The request body is not valid JSON."
-    return f"{where}: {first.get('msg', 'invalid value')}" if where else str(first.get("msg", "Invalid input."))
+    return (
+        f"{where}: {first.get('msg', 'invalid value')}" if where else str(first.get("msg", "Invalid input."))
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -52,8 +67,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
-        return error_response(exc.status_code, HTTP_CODES.get(exc.status_code, "error"), str(exc.detail),
-                              headers=getattr(exc, "headers", None))
+        return error_response(
+            exc.status_code,
+            HTTP_CODES.get(exc.status_code, "error"),
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(StoreError)
     async def _store(_request: Request, exc: StoreError) -> JSONResponse:
@@ -63,7 +82,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.info("integrity error: %s", exc.orig)
-        return error_response(409, "conflict", "The change conflicts with existing data (duplicate or missing reference).")
+        return error_response(
+            409, "conflict", "The change conflicts with existing data (duplicate or missing reference)."
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -30,7 +30,9 @@ def document_loader(session_factory: sessionmaker[Session]) -> DocumentLoader:
             query = query.where(model.id.in_(list(ids)))
         with session_factory() as session:
             return {
-                doc_id: IndexDocument(doc_id, listing_text(title=title, keywords=keywords or [], description=text))
+                doc_id: IndexDocument(
+                    doc_id, listing_text(title=title, keywords=keywords or [], description=text)
+                )
                 for doc_id, title, keywords, text in session.execute(query)
             }
 

@@ -9,26 +9,44 @@ from sqlalchemy.orm import Session
 from matcher.records import NeedRecord, OfferRecord
 from models.listings import Need, Offer, get_listings
 
-SHARED = ("id", "organization_id", "title", "description", "sector", "currency", "region", "language", "status",
-          "updated_at")
+SHARED = (
+    "id",
+    "organization_id",
+    "title",
+    "description",
+    "sector",
+    "currency",
+    "region",
+    "language",
+    "status",
+    "updated_at",
+)
 
 
 def offer_record(row: Offer) -> OfferRecord:
     return OfferRecord(
         **{name: getattr(row, name) for name in SHARED},
-        keywords=tuple(row.keywords or ()), transfer_types=tuple(row.transfer_types or ()),
+        keywords=tuple(row.keywords or ()),
+        transfer_types=tuple(row.transfer_types or ()),
         excluded_organization_ids=frozenset(row.excluded_organization_ids or ()),
-        trl=row.trl, ip_status=row.ip_status.value, price_min=row.price_min, price_max=row.price_max,
+        trl=row.trl,
+        ip_status=row.ip_status.value,
+        price_min=row.price_min,
+        price_max=row.price_max,
     )
 
 
 def need_record(row: Need) -> NeedRecord:
     return NeedRecord(
         **{name: getattr(row, name) for name in SHARED},
-        keywords=tuple(row.keywords or ()), transfer_types=tuple(row.transfer_types or ()),
+        keywords=tuple(row.keywords or ()),
+        transfer_types=tuple(row.transfer_types or ()),
         excluded_organization_ids=frozenset(row.excluded_organization_ids or ()),
         confidentiality=row.confidentiality,
-        min_trl=row.min_trl, budget_min=row.budget_min, budget_max=row.budget_max, deadline=row.deadline,
+        min_trl=row.min_trl,
+        budget_min=row.budget_min,
+        budget_max=row.budget_max,
+        deadline=row.deadline,
     )
 
 

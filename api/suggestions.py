@@ -55,11 +55,23 @@ def rank_pairs(
     """The top `k` counterparts of a need (kind "needs") or an offer, each with its Scoring."""
     source = StoreRecords(session)
     if kind == "needs":
-        results = matcher.match_need(need=need_record(row), allowed_offer_ids=allowed_ids,  # type: ignore[arg-type]
-                                     source=source, viewer=ENGINE_VIEWER, k=k, now=utcnow())
+        results = matcher.match_need(
+            need=need_record(row),
+            allowed_offer_ids=allowed_ids,  # type: ignore[arg-type]
+            source=source,
+            viewer=ENGINE_VIEWER,
+            k=k,
+            now=utcnow(),
+        )
     else:
-        results = matcher.match_offer(offer=offer_record(row), allowed_need_ids=allowed_ids,  # type: ignore[arg-type]
-                                      source=source, viewer=ENGINE_VIEWER, k=k, now=utcnow())
+        results = matcher.match_offer(
+            offer=offer_record(row),
+            allowed_need_ids=allowed_ids,  # type: ignore[arg-type]
+            source=source,
+            viewer=ENGINE_VIEWER,
+            k=k,
+            now=utcnow(),
+        )
     return [(result.id, _scoring(result)) for result in results]
 
 

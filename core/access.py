@@ -43,4 +43,6 @@ def can_see(
 
 def can_write(viewer: Viewer, *, organization_id: int) -> bool:
     """Staff may edit any listing; members only their own organization's."""
-    return viewer.is_staff or (viewer.organization_id is not None and viewer.organization_id == organization_id)
+    return viewer.is_staff or (
+        viewer.organization_id is not None and viewer.organization_id == organization_id
+    )

@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     suggestion_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
     suggestion_top_k: int = Field(default=10, ge=1, le=100)
     suggestion_strong_threshold: float | None = Field(
-        default=None, ge=0.0, le=1.0,
+        default=None,
+        ge=0.0,
+        le=1.0,
         description="New suggestions scoring at least this alert both organizations; None: no such alerts.",
     )
     webhook_max_attempts: int = Field(default=8, ge=1)

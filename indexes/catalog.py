@@ -70,7 +70,9 @@ class ListingIndex:
                 generation, expected_model=self.encoder.model_name, expected_dimension=self.encoder.dimension
             )
             lexical = LexicalIndex.load(generation)
-            fingerprints = {int(k): v for k, v in json.loads((generation / FINGERPRINTS_FILE).read_text()).items()}
+            fingerprints = {
+                int(k): v for k, v in json.loads((generation / FINGERPRINTS_FILE).read_text()).items()
+            }
         except (IndexStoreError, OSError, ValueError) as exc:
             log.warning("%s index at %s not usable, it will be rebuilt: %s", self.kind, generation, exc)
             return False
@@ -126,7 +128,11 @@ class ListingIndex:
     def differences(self, store: dict[int, str]) -> tuple[set[int], set[int]]:
         """(ids to (re-)encode, ids to drop) for the index to equal `store`, a map of id to fingerprint."""
         with self._lock:
-            stale = {doc_id for doc_id, fingerprint in store.items() if self.fingerprints.get(doc_id) != fingerprint}
+            stale = {
+                doc_id
+                for doc_id, fingerprint in store.items()
+                if self.fingerprints.get(doc_id) != fingerprint
+            }
             extra = set(self.fingerprints) - set(store)
         return stale, extra
 
@@ -137,12 +143,24 @@ class ListingIndex:
         return vector
 
     def dense_search(
-        self, text: str, k: int, *, allowed_ids: Collection[int] | None = None, vector: np.ndarray | None = None
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_ids: Collection[int] | None = None,
+        vector: np.ndarray | None = None,
     ) -> Hits:
         """Nearest listings to `text`; pass `vector` when the query was already encoded (batch evaluation)."""
         vector = self._encode_query(text) if vector is None else vector
         with self._lock:
             return self.vectors.search(vector[None, :], k, allowed_ids=allowed_ids)[0]
+
+    def stored_vector(self, document: IndexDocument) -> np.ndarray | None:
+        """The indexed vector of `document` if the index holds exactly this text, else None."""
+        with self._lock:
+            if self.fingerprints.get(document.id) != document.fingerprint:
+                return None
+            return self.vectors.vector(document.id)
 
     def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None) -> Hits:
         with self._lock:

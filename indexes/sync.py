@@ -132,7 +132,9 @@ class IndexSync:
         for kind, ids in by_kind.items():
             index = self.indexes[kind]
             documents = self.load_documents(kind, ids)
-            index.upsert([doc for doc in documents.values() if index.fingerprints.get(doc.id) != doc.fingerprint])
+            index.upsert(
+                [doc for doc in documents.values() if index.fingerprints.get(doc.id) != doc.fingerprint]
+            )
             index.delete(ids - set(documents))
             self._dirty.add(kind)
             applied |= {(kind, doc_id) for doc_id in ids}

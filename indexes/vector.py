@@ -98,6 +98,11 @@ class VectorIndex:
         """Database ids currently searchable."""
         return set(self._label_of)
 
+    def vector(self, db_id: int) -> np.ndarray | None:
+        """The stored vector of `db_id`, or None when it is not indexed."""
+        label = self._label_of.get(int(db_id))
+        return None if label is None else np.asarray(self._index.reconstruct(label))
+
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors under `ids`; an id already present has its old vector replaced."""
         id_array = np.asarray(ids, dtype=np.int64).reshape(-1)

@@ -59,7 +59,11 @@ class Candidates:
 
 
 def build_offer_index(
-    *, corpus: Mapping[str, str], encoder: Encoder, settings: Settings | None = None, show_progress: bool = False
+    *,
+    corpus: Mapping[str, str],
+    encoder: Encoder,
+    settings: Settings | None = None,
+    show_progress: bool = False,
 ) -> tuple[list[str], ListingIndex]:
     """The service's own offer index (same encoder, vector and lexical index) over a collection."""
     doc_keys = list(corpus)
@@ -67,7 +71,8 @@ def build_offer_index(
         kind="offers", root=Path(tempfile.gettempdir()), encoder=encoder, settings=settings or Settings()
     )
     index.upsert(
-        [IndexDocument(position, corpus[key]) for position, key in enumerate(doc_keys)], show_progress=show_progress
+        [IndexDocument(position, corpus[key]) for position, key in enumerate(doc_keys)],
+        show_progress=show_progress,
     )
     return doc_keys, index
 
@@ -82,8 +87,9 @@ def retrieve_candidates(
     show_progress: bool = False,
 ) -> Candidates:
     """Top-`depth` BM25 and dense candidates of every query, through the service's indexes."""
-    doc_keys, index = build_offer_index(corpus=corpus, encoder=encoder, settings=settings,
-                                        show_progress=show_progress)
+    doc_keys, index = build_offer_index(
+        corpus=corpus, encoder=encoder, settings=settings, show_progress=show_progress
+    )
     query_ids = list(queries)
     # Queries are encoded in one batch; the per-query path of the service would encode them one by one.
     vectors = encoder.encode_queries([queries[qid] for qid in query_ids])
@@ -133,7 +139,13 @@ def evaluate_dataset(
 ) -> dict[str, dict[str, float]]:
     """{"bm25", "dense", "hybrid"} -> {"ndcg@10", "recall@100", "mrr@10"} on one collection."""
     fusion = fusion or AdaptiveFusion()
-    candidates = retrieve_candidates(corpus=corpus, queries=queries, encoder=encoder, depth=depth,
-                                     settings=settings, show_progress=show_progress)
+    candidates = retrieve_candidates(
+        corpus=corpus,
+        queries=queries,
+        encoder=encoder,
+        depth=depth,
+        settings=settings,
+        show_progress=show_progress,
+    )
     hybrid: Fuser = lambda bm25, dense, query: fusion.fuse(bm25, dense, query=query)  # noqa: E731
     return score_candidates(candidates, queries=queries, qrels=qrels, fusions={"hybrid": hybrid})

@@ -68,7 +68,9 @@ def budget_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
         return Feature("budget", 1.0, said)
     # Credit falls linearly to zero when the price is twice the budget: room for negotiation, not more.
     value = max(0.0, 1.0 - (price_vnd - budget_vnd) / budget_vnd) if budget_vnd > 0 else 0.0
-    return Feature("budget", value, said, would_qualify=f"price is {price_vnd / max(budget_vnd, 1):.1f}× the budget")
+    return Feature(
+        "budget", value, said, would_qualify=f"price is {price_vnd / max(budget_vnd, 1):.1f}× the budget"
+    )
 
 
 def transfer_feature(need: NeedRecord, offer: OfferRecord) -> Feature:

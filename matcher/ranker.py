@@ -40,7 +40,9 @@ DEFAULT_VERSION = "default-v1"
 class MatchRanker(ClassifierMixin, BaseEstimator):
     """Logistic regression over match features, predicting whether a broker would accept the pair."""
 
-    def __init__(self, *, C: float = 1.0, class_weight: str | None = "balanced", max_iter: int = 1000) -> None:
+    def __init__(
+        self, *, C: float = 1.0, class_weight: str | None = "balanced", max_iter: int = 1000
+    ) -> None:
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter

@@ -10,8 +10,9 @@ from typing import Protocol
 import numpy as np
 
 from core.access import Viewer, can_see
+from core.settings import Settings
 from core.taxonomy import ListingStatus
-from indexes.documents import listing_text
+from indexes.documents import IndexDocument, listing_text
 from indexes.text import matched_terms
 from matcher.features import FEATURE_NAMES, NEUTRAL, Feature, compatibility
 from matcher.fusion import AdaptiveFusion, FusedCandidate
@@ -29,12 +30,19 @@ class TextIndex(Protocol):
     """The two retrievers of one listing kind (see indexes.catalog.ListingIndex)."""
 
     def dense_search(
-        self, text: str, k: int, *, allowed_ids: Collection[int] | None = None, vector: np.ndarray | None = None
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_ids: Collection[int] | None = None,
+        vector: np.ndarray | None = None,
     ) -> Hits: ...
 
     def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None) -> Hits: ...
 
     def informative(self, phrase: str) -> bool: ...
+
+    def stored_vector(self, document: IndexDocument) -> np.ndarray | None: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,9 @@ class ScoredListing:
 
 def visible_candidate(record: ListingRecord, viewer: Viewer) -> bool:
     return record.status == ListingStatus.PUBLISHED and can_see(
-        viewer, organization_id=record.organization_id, status=record.status,
+        viewer,
+        organization_id=record.organization_id,
+        status=record.status,
         confidentiality=record.confidentiality,
     )
 
@@ -92,12 +102,16 @@ class Matcher:
         ranker: MatchRanker,
         ranker_version: str,
         candidates: int = 200,
+        reuse_listing_vectors: bool = True,
     ) -> None:
         self.indexes = indexes
         self.fusion = fusion
         self.ranker = ranker
         self.ranker_version = ranker_version
         self.candidates = candidates
+        # With a symmetric model (no query/passage prefixes) a listing's indexed vector is
+        # exactly its query vector, which saves encoding a long text on every match request.
+        self.reuse_listing_vectors = reuse_listing_vectors
 
     def retrieve(
         self, *, kind: str, text: str, allowed_ids: Collection[int] | None, vector: np.ndarray | None = None
@@ -146,26 +160,55 @@ class Matcher:
         return results, len(fused)
 
     def match_need(
-        self, *, need: NeedRecord, allowed_offer_ids: Collection[int] | None, source: RecordSource,
-        viewer: Viewer, k: int = 10, now: datetime | None = None,
+        self,
+        *,
+        need: NeedRecord,
+        allowed_offer_ids: Collection[int] | None,
+        source: RecordSource,
+        viewer: Viewer,
+        k: int = 10,
+        now: datetime | None = None,
     ) -> list[ScoredListing]:
         """The offers best able to solve `need`."""
-        fused = self.candidates_for(kind="offers", text=query_text(need), allowed_ids=allowed_offer_ids)
+        fused = self.candidates_for(
+            kind="offers",
+            text=query_text(need),
+            allowed_ids=allowed_offer_ids,
+            vector=self._own_vector("needs", need),
+        )
         offers = source.offers([candidate.id for candidate in fused])
         pairs = [(candidate, need, offers[candidate.id]) for candidate in fused if candidate.id in offers]
-        return self._rank(pairs, other_side=lambda pair: pair[2], query=need, viewer=viewer, k=k, now=now,
-                          kind="offers")
+        return self._rank(
+            pairs, other_side=lambda pair: pair[2], query=need, viewer=viewer, k=k, now=now, kind="offers"
+        )
 
     def match_offer(
-        self, *, offer: OfferRecord, allowed_need_ids: Collection[int] | None, source: RecordSource,
-        viewer: Viewer, k: int = 10, now: datetime | None = None,
+        self,
+        *,
+        offer: OfferRecord,
+        allowed_need_ids: Collection[int] | None,
+        source: RecordSource,
+        viewer: Viewer,
+        k: int = 10,
+        now: datetime | None = None,
     ) -> list[ScoredListing]:
         """The needs `offer` could solve."""
-        fused = self.candidates_for(kind="needs", text=query_text(offer), allowed_ids=allowed_need_ids)
+        fused = self.candidates_for(
+            kind="needs",
+            text=query_text(offer),
+            allowed_ids=allowed_need_ids,
+            vector=self._own_vector("offers", offer),
+        )
         needs = source.needs([candidate.id for candidate in fused])
         pairs = [(candidate, needs[candidate.id], offer) for candidate in fused if candidate.id in needs]
-        return self._rank(pairs, other_side=lambda pair: pair[1], query=offer, viewer=viewer, k=k, now=now,
-                          kind="needs")
+        return self._rank(
+            pairs, other_side=lambda pair: pair[1], query=offer, viewer=viewer, k=k, now=now, kind="needs"
+        )
+
+    def _own_vector(self, kind: str, record: ListingRecord) -> np.ndarray | None:
+        if not self.reuse_listing_vectors or kind not in self.indexes:
+            return None
+        return self.indexes[kind].stored_vector(IndexDocument(record.id, query_text(record)))
 
     def _rank(
         self,
@@ -180,7 +223,8 @@ class Matcher:
     ) -> list[ScoredListing]:
         now = now or datetime.now(UTC)
         kept = [
-            pair for pair in pairs
+            pair
+            for pair in pairs
             if may_pair(pair[1], pair[2]) and visible_candidate(other_side(pair), viewer)
         ]
         if not kept:
@@ -188,7 +232,12 @@ class Matcher:
         structured = [compatibility(need, offer, now=now) for _candidate, need, offer in kept]
         matrix = np.array(
             [
-                [candidate.score, candidate.lexical, candidate.dense, *(feature.value for feature in features)]
+                [
+                    candidate.score,
+                    candidate.lexical,
+                    candidate.dense,
+                    *(feature.value for feature in features),
+                ]
                 for (candidate, _need, _offer), features in zip(kept, structured, strict=True)
             ]
         )
@@ -196,14 +245,16 @@ class Matcher:
         order = np.argsort(-scores, kind="stable")[:k]
         results = []
         for row in order:
-            candidate, need, offer = kept[row]
+            candidate = kept[row][0]
             other: ListingRecord = other_side(kept[row])
             results.append(
                 ScoredListing(
                     id=other.id,
                     score=round(float(scores[row]), 4),
                     text_score=round(candidate.score, 4),
-                    explanation=self._explain(matrix[row], structured[row], query=query, other=other, kind=kind),
+                    explanation=self._explain(
+                        matrix[row], structured[row], query=query, other=other, kind=kind
+                    ),
                     ranker_version=self.ranker_version,
                     features=tuple(round(float(value), 6) for value in matrix[row]),
                 )
@@ -223,18 +274,38 @@ class Matcher:
         effects = self.ranker.contributions(x, reference=REFERENCE)
         named = dict(zip(FEATURE_NAMES, effects, strict=True))
         text_effect = FeatureEffect(
-            "text", round(float(x[0]), 4), round(float(named["text"] + named["lexical"] + named["dense"]), 4),
+            "text",
+            round(float(x[0]), 4),
+            round(float(named["text"] + named["lexical"] + named["dense"]), 4),
             "how well the texts match (keywords and meaning)",
         )
         return Explanation(
             matched_terms=self._terms(kind, query_text(query), other),
-            features=[text_effect] + [
-                FeatureEffect(feature.name, round(feature.value, 4), round(float(named[feature.name]), 4),
-                              feature.reason)
+            features=[text_effect]
+            + [
+                FeatureEffect(
+                    feature.name,
+                    round(feature.value, 4),
+                    round(float(named[feature.name]), 4),
+                    feature.reason,
+                )
                 for feature in features
             ],
             would_qualify=[feature.would_qualify for feature in features if feature.would_qualify],
         )
+
+
+def build_matcher(
+    *, settings: Settings, indexes: Mapping[str, TextIndex], ranker: MatchRanker, ranker_version: str
+) -> Matcher:
+    """The matcher as configured: fusion told whether the encoder reads Vietnamese, vectors reused if symmetric."""
+    return Matcher(
+        indexes=indexes,
+        fusion=AdaptiveFusion(encoder_reads_vietnamese=settings.embedding_reads_vietnamese),
+        ranker=ranker,
+        ranker_version=ranker_version,
+        reuse_listing_vectors=settings.query_prefix == settings.passage_prefix,
+    )
 
 
 def query_text(record: ListingRecord) -> str:

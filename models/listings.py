@@ -86,7 +86,7 @@ class Need(ListingColumns, Base):
 
 
 Listing = Offer | Need
-ListingT = TypeVar("ListingT", Offer, Need)
+ListingT = TypeVar("ListingT", bound=ListingColumns)
 
 
 def trl_column(model: type[Offer] | type[Need]) -> Any:

@@ -84,7 +84,9 @@ def list_organizations(
     return list(rows), total
 
 
-def update_organization(*, session: Session, organization: Organization, values: dict[str, object]) -> Organization:
+def update_organization(
+    *, session: Session, organization: Organization, values: dict[str, object]
+) -> Organization:
     for field, value in values.items():
         setattr(organization, field, value)
     session.flush()

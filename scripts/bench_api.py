@@ -23,8 +23,16 @@ from models.base import make_engine, make_session_factory, transaction
 from models.migrate import upgrade
 from scripts.demo import load_demo
 
-QUERIES = ["xử lý nước thải dệt nhuộm", "xu ly nuoc thai", "drone crop spraying", "phát hiện lỗi vải",
-           "battery recycling", "trí tuệ nhân tạo cho y tế", "3D printed dental implants", "cảm biến độ mặn"]
+QUERIES = [
+    "xử lý nước thải dệt nhuộm",
+    "xu ly nuoc thai",
+    "drone crop spraying",
+    "phát hiện lỗi vải",
+    "battery recycling",
+    "trí tuệ nhân tạo cho y tế",
+    "3D printed dental implants",
+    "cảm biến độ mặn",
+]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -33,12 +41,15 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        settings = get_settings().model_copy(update={"data_dir": Path(scratch), "database_url": None,
-                                                     "background_workers": False})
+        settings = get_settings().model_copy(
+            update={"data_dir": Path(scratch), "database_url": None, "background_workers": False}
+        )
         engine = make_engine(settings.sqlalchemy_url)
         upgrade(engine)
         with transaction(make_session_factory(engine)) as session:
@@ -47,13 +58,18 @@ def main() -> None:
         with TestClient(create_app(settings)) as client:
             broker = {"Authorization": "Bearer tm_demo_broker"}
             endpoints = {
-                "GET /offers/{id} (baseline)": lambda i: client.get(f"/api/v1/offers/{1 + i % 150}", headers=broker),
-                "GET /search/offers?q=": lambda i: client.get("/api/v1/search/offers",
-                                                              params={"q": QUERIES[i % len(QUERIES)]}),
-                "GET /needs/{id}/matches": lambda i: client.get(f"/api/v1/needs/{1 + i % 60}/matches",
-                                                                headers=broker),
-                "GET /offers/{id}/matches": lambda i: client.get(f"/api/v1/offers/{1 + i % 150}/matches",
-                                                                 headers=broker),
+                "GET /offers/{id} (baseline)": lambda i: client.get(
+                    f"/api/v1/offers/{1 + i % 150}", headers=broker
+                ),
+                "GET /search/offers?q=": lambda i: client.get(
+                    "/api/v1/search/offers", params={"q": QUERIES[i % len(QUERIES)]}
+                ),
+                "GET /needs/{id}/matches": lambda i: client.get(
+                    f"/api/v1/needs/{1 + i % 60}/matches", headers=broker
+                ),
+                "GET /offers/{id}/matches": lambda i: client.get(
+                    f"/api/v1/offers/{1 + i % 150}/matches", headers=broker
+                ),
             }
             timings: dict[str, list[float]] = {}
             for name, call in endpoints.items():
@@ -70,8 +86,10 @@ def main() -> None:
     print(f"{'endpoint':30} {'median ms':>10} {'p95 ms':>8} {'p99 ms':>8} {'× baseline':>11}")
     for name, samples in timings.items():
         median = statistics.median(samples)
-        print(f"{name:30} {median:10.1f} {percentile(samples, 0.95):8.1f} {percentile(samples, 0.99):8.1f} "
-              f"{median / baseline:11.1f}")
+        print(
+            f"{name:30} {median:10.1f} {percentile(samples, 0.95):8.1f} {percentile(samples, 0.99):8.1f} "
+            f"{median / baseline:11.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -19,8 +19,11 @@ from models.base import make_engine, make_session_factory, transaction
 from models.migrate import upgrade
 from models.organizations import create_api_key, get_organization_by_slug
 
-app = typer.Typer(help="Technology-transfer matching engine: store, indexes, matching and broker tools.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Technology-transfer matching engine: store, indexes, matching and broker tools.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 
 KindArg = Annotated[str, typer.Argument(help="offers, needs or organizations")]
 
@@ -68,7 +71,9 @@ def load_demo_command() -> None:
 def import_command(
     kind: KindArg,
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a .jsonl or .csv file")],
-    skip_invalid: Annotated[bool, typer.Option(help="import the valid rows even if some are rejected")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="import the valid rows even if some are rejected")
+    ] = False,
 ) -> None:
     """Import listings or organizations; every row is validated and nothing is half-imported."""
     from scripts.transfer import import_file
@@ -81,8 +86,10 @@ def import_command(
     for line, reason in report.rejected:
         typer.echo(f"rejected line {line}: {reason}", err=True)
     if report.rejected and not skip_invalid:
-        typer.echo(f"{len(report.rejected)} invalid row(s): nothing imported (use --skip-invalid to import the rest)",
-                   err=True)
+        typer.echo(
+            f"{len(report.rejected)} invalid row(s): nothing imported (use --skip-invalid to import the rest)",
+            err=True,
+        )
         raise typer.Exit(1)
     typer.echo(f"{kind}: {report.created} created, {report.updated} updated, {len(report.rejected)} rejected")
 
@@ -117,7 +124,9 @@ def create_key(
             organization_id = organization.id
         elif role in (Role.INSTITUTE_MEMBER, Role.ENTERPRISE_MEMBER):
             raise typer.BadParameter("members belong to an organization", param_hint="--org")
-        _api_key, raw_key = create_api_key(session=session, role=role, name=name, organization_id=organization_id)
+        _api_key, raw_key = create_api_key(
+            session=session, role=role, name=name, organization_id=organization_id
+        )
     typer.echo(raw_key)
 
 
@@ -149,8 +158,9 @@ def suggest() -> None:
 
     runtime = build_runtime(get_settings().model_copy(update={"background_workers": False}))
     try:
-        worker = SuggestionWorker(settings=runtime.settings, session_factory=runtime.session_factory,
-                                  matcher=runtime.matcher)
+        worker = SuggestionWorker(
+            settings=runtime.settings, session_factory=runtime.session_factory, matcher=runtime.matcher
+        )
         outcomes = worker.recompute_all()
     finally:
         runtime.index_sync.close()
@@ -175,9 +185,11 @@ def train_ranker() -> None:
     negatives = len(decisions) - positives
     # Each class needs a few samples on both sides of the stratified split.
     if len(decisions) < settings.ranker_min_decisions or min(positives, negatives) < 4:
-        typer.echo(f"Not enough broker decisions to learn from yet: {len(decisions)} usable "
-                   f"({positives} positive, {negatives} negative); {settings.ranker_min_decisions} "
-                   "with at least 4 of each are needed. The current ranker stays active.")
+        typer.echo(
+            f"Not enough broker decisions to learn from yet: {len(decisions)} usable "
+            f"({positives} positive, {negatives} negative); {settings.ranker_min_decisions} "
+            "with at least 4 of each are needed. The current ranker stays active."
+        )
         return
     report = train_and_promote(
         settings.ranker_dir,
@@ -185,11 +197,16 @@ def train_ranker() -> None:
         np.array([d.label for d in decisions]),
         np.array([d.weight for d in decisions]),
     )
-    typer.echo(f"trained {report.version} on {report.n_train} decisions; held-out {METRIC} on "
-               f"{report.n_holdout}: {report.candidate_metric:.4f} vs {report.active_metric:.4f} "
-               f"for {report.active_version}")
-    typer.echo(f"promoted {report.version}: restart the API to use it" if report.promoted
-               else f"not better: {report.active_version} stays active")
+    typer.echo(
+        f"trained {report.version} on {report.n_train} decisions; held-out {METRIC} on "
+        f"{report.n_holdout}: {report.candidate_metric:.4f} vs {report.active_metric:.4f} "
+        f"for {report.active_version}"
+    )
+    typer.echo(
+        f"promoted {report.version}: restart the API to use it"
+        if report.promoted
+        else f"not better: {report.active_version} stays active"
+    )
 
 
 @app.command("deliver-webhooks")
@@ -222,7 +239,10 @@ def deliver_webhooks(
 @app.command()
 def evaluate(
     dataset_dir: Annotated[str, typer.Argument(help='a BEIR folder, or "demo" for the judged demo set')],
-    qrels: Annotated[Optional[str], typer.Option(help="qrels file inside the folder (default: qrels/test.tsv or the only one)")] = None,  # noqa: UP045, E501
+    qrels: Annotated[
+        str | None,
+        typer.Option(help="qrels file inside the folder (default: qrels/test.tsv or the only one)"),
+    ] = None,
     corpus: Annotated[str, typer.Option(help="corpus file inside the folder")] = "corpus.jsonl",
     queries: Annotated[str, typer.Option(help="queries file inside the folder")] = "queries.jsonl",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")] = False,
@@ -239,8 +259,9 @@ def evaluate(
         folder = Path(dataset_dir)
         if not folder.is_dir():
             raise typer.BadParameter(f"{folder} is not a directory", param_hint="DATASET_DIR")
-        results = evaluate_beir(folder, encoder=encoder, settings=settings, qrels=qrels, corpus=corpus,
-                                queries=queries)
+        results = evaluate_beir(
+            folder, encoder=encoder, settings=settings, qrels=qrels, corpus=corpus, queries=queries
+        )
     typer.echo(json.dumps(results) if as_json else format_table(results))
 
 

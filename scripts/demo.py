@@ -44,4 +44,3 @@ def load_demo(*, session: Session, data_dir: Path = DEMO_DIR) -> dict[str, Impor
             raw_key=raw_key,
         )
     return reports
-

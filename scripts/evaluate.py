@@ -19,7 +19,7 @@ from matcher.evaluation import evaluate_dataset
 from matcher.fusion import AdaptiveFusion
 from matcher.metrics import evaluate_run
 from matcher.ranker import DEFAULT_VERSION, default_ranker
-from matcher.service import Matcher, query_text
+from matcher.service import build_matcher, query_text
 from models.base import make_engine, make_session_factory, transaction
 from models.listings import Need, Offer, get_listings, listing_ids_by_status
 from models.migrate import upgrade
@@ -37,16 +37,26 @@ def default_qrels(folder: Path) -> str:
 
 
 def evaluate_beir(
-    folder: Path, *, encoder: Encoder, settings: Settings, qrels: str | None = None,
-    corpus: str = "corpus.jsonl", queries: str = "queries.jsonl",
+    folder: Path,
+    *,
+    encoder: Encoder,
+    settings: Settings,
+    qrels: str | None = None,
+    corpus: str = "corpus.jsonl",
+    queries: str = "queries.jsonl",
 ) -> dict[str, dict[str, float]]:
     """bm25, dense and hybrid (the service's fusion) on one BEIR collection."""
-    dataset: BeirDataset = load_beir(folder, corpus_file=corpus, queries_file=queries,
-                                     qrels_file=qrels or default_qrels(folder))
+    dataset: BeirDataset = load_beir(
+        folder, corpus_file=corpus, queries_file=queries, qrels_file=qrels or default_qrels(folder)
+    )
     return evaluate_dataset(
-        corpus=dataset.corpus, queries=dataset.queries, qrels=dataset.qrels, encoder=encoder,
+        corpus=dataset.corpus,
+        queries=dataset.queries,
+        qrels=dataset.qrels,
+        encoder=encoder,
         fusion=AdaptiveFusion(encoder_reads_vietnamese=settings.embedding_reads_vietnamese),
-        settings=settings, show_progress=True,
+        settings=settings,
+        show_progress=True,
     )
 
 
@@ -65,8 +75,9 @@ def evaluate_demo(*, encoder: Encoder, settings: Settings) -> dict[str, dict[str
             load_demo(session=session)
         sync = build_index_sync(settings=local, encoder=encoder, session_factory=factory)
         sync.reconcile(show_progress=True)
-        matcher = Matcher(indexes=sync.indexes, ranker=default_ranker(), ranker_version=DEFAULT_VERSION,
-                          fusion=AdaptiveFusion(encoder_reads_vietnamese=settings.embedding_reads_vietnamese))
+        matcher = build_matcher(
+            settings=settings, indexes=sync.indexes, ranker=default_ranker(), ranker_version=DEFAULT_VERSION
+        )
         broker = Viewer(role=Role.BROKER)
         runs: dict[str, dict[str, list[str]]] = {"bm25": {}, "dense": {}, "hybrid": {}, "matcher": {}}
         qrels = _demo_qrels()
@@ -80,8 +91,12 @@ def evaluate_demo(*, encoder: Encoder, settings: Settings) -> dict[str, dict[str
                 lexical, dense = matcher.retrieve(kind="offers", text=text, allowed_ids=None)
                 runs["bm25"][need_ref] = [ref_of[i] for i, _ in lexical]
                 runs["dense"][need_ref] = [ref_of[i] for i, _ in dense]
-                runs["hybrid"][need_ref] = [ref_of[c.id] for c in matcher.fusion.fuse(lexical, dense, query=text)]
-                matches = matcher.match_need(need=need, allowed_offer_ids=None, source=source, viewer=broker, k=100)
+                runs["hybrid"][need_ref] = [
+                    ref_of[c.id] for c in matcher.fusion.fuse(lexical, dense, query=text)
+                ]
+                matches = matcher.match_need(
+                    need=need, allowed_offer_ids=None, source=source, viewer=broker, k=100
+                )
                 runs["matcher"][need_ref] = [ref_of[m.id] for m in matches]
         sync.close()
         engine.dispose()
@@ -103,5 +118,7 @@ def _demo_qrels() -> dict[str, dict[str, int]]:
 
 def format_table(results: dict[str, dict[str, float]]) -> str:
     lines = [f"{'pipeline':10} " + " ".join(f"{metric:>10}" for metric in METRICS)]
-    lines += [f"{name:10} " + " ".join(f"{scores[m]:10.4f}" for m in METRICS) for name, scores in results.items()]
+    lines += [
+        f"{name:10} " + " ".join(f"{scores[m]:10.4f}" for m in METRICS) for name, scores in results.items()
+    ]
     return "\n".join(lines)

@@ -39,7 +39,11 @@ class NeedRow(NeedFields):
     ref: Ref | None = None
 
 
-ROW_SCHEMAS: dict[str, type[BaseModel]] = {"offers": OfferRow, "needs": NeedRow, "organizations": OrganizationCreate}
+ROW_SCHEMAS: dict[str, type[BaseModel]] = {
+    "offers": OfferRow,
+    "needs": NeedRow,
+    "organizations": OrganizationCreate,
+}
 MODELS: dict[str, type[Offer] | type[Need]] = {"offers": Offer, "needs": Need}
 
 
@@ -166,7 +170,9 @@ def export_rows(*, session: Session, kind: Kind) -> Iterator[dict[str, Any]]:
     """Every row of `kind` in the import format, so an export imports back unchanged."""
     if kind == "organizations":
         for organization in session.scalars(select(Organization).order_by(Organization.id)):
-            yield OrganizationCreate.model_validate(organization, from_attributes=True).model_dump(mode="json")
+            yield OrganizationCreate.model_validate(organization, from_attributes=True).model_dump(
+                mode="json"
+            )
         return
     model = MODELS[kind]
     fields = ROW_SCHEMAS[kind].model_fields
@@ -187,7 +193,10 @@ def write_rows(rows: Iterator[dict[str, Any]], path: Path) -> int:
                     writer = csv.DictWriter(handle, fieldnames=list(row))
                     writer.writeheader()
                 writer.writerow(
-                    {k: CSV_LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
+                    {
+                        k: CSV_LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list) else v
+                        for k, v in row.items()
+                    }
                 )
                 count += 1
             return count

@@ -14,7 +14,9 @@ from sqlalchemy.exc import OperationalError
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-POSTGRES_URL = os.environ.get("TECHMATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "TECHMATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 # CI sets this so that an unreachable PostgreSQL fails the run instead of skipping half the suite.
 REQUIRE_POSTGRES = os.environ.get("TECHMATCH_REQUIRE_POSTGRES") == "1"
 
@@ -30,7 +32,7 @@ def _postgres_reachable() -> str | None:
     return None
 
 
-_POSTGRES_PROBLEM: str | None | bool = False  # False: not probed yet
+_POSTGRES_PROBLEM: str | bool | None = False  # False: not probed yet
 
 
 def _postgres_problem() -> str | None:

@@ -1,12 +1,11 @@
 """CRUD endpoints for offers and needs: one router factory serves both sides of the exchange."""
 
-
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from pydantic import BaseModel, ValidationError
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from api.deps import SessionDep, ViewerDep, forbid_unknown_query, require_roles
 from api.schemas.common import Page
@@ -126,7 +125,13 @@ def listing_router(kind: ListingKind) -> APIRouter:
         sort: SortKey = "-created_at",
     ) -> dict[str, Any]:
         rows, total = listing_service.list_listings(
-            session=session, model=model, filters=query.filters, viewer=viewer, offset=offset, limit=limit, sort=sort
+            session=session,
+            model=model,
+            filters=query.filters,
+            viewer=viewer,
+            offset=offset,
+            limit=limit,
+            sort=sort,
         )
         return {"items": rows, "total": total, "offset": offset, "limit": limit}
 

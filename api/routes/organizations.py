@@ -40,24 +40,37 @@ def list_organizations(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
-    rows, total = organization_service.list_organizations(session=session, kind=kind, offset=offset, limit=limit)
-    return {"items": [public_view(row, viewer) for row in rows], "total": total, "offset": offset, "limit": limit}
+    rows, total = organization_service.list_organizations(
+        session=session, kind=kind, offset=offset, limit=limit
+    )
+    return {
+        "items": [public_view(row, viewer) for row in rows],
+        "total": total,
+        "offset": offset,
+        "limit": limit,
+    }
 
 
-@router.post("/organizations", response_model=OrganizationRead, status_code=201, summary="Register an organization")
+@router.post(
+    "/organizations", response_model=OrganizationRead, status_code=201, summary="Register an organization"
+)
 def create_organization(body: OrganizationCreate, session: SessionDep, viewer: StaffDep) -> OrganizationRead:
     organization = organization_service.create_organization(session=session, values=body.model_dump())
     session.commit()
     return public_view(organization, viewer)
 
 
-@router.get("/organizations/{organization_id}", response_model=OrganizationRead, summary="Read an organization")
+@router.get(
+    "/organizations/{organization_id}", response_model=OrganizationRead, summary="Read an organization"
+)
 def read_organization(organization_id: int, session: SessionDep, viewer: ViewerDep) -> OrganizationRead:
     organization = organization_service.get_organization(session=session, organization_id=organization_id)
     return public_view(organization, viewer)
 
 
-@router.patch("/organizations/{organization_id}", response_model=OrganizationRead, summary="Change an organization")
+@router.patch(
+    "/organizations/{organization_id}", response_model=OrganizationRead, summary="Change an organization"
+)
 def update_organization(
     organization_id: int, body: OrganizationUpdate, session: SessionDep, viewer: ViewerDep
 ) -> OrganizationRead:
@@ -80,5 +93,9 @@ def create_api_key(body: ApiKeyCreate, session: SessionDep, _admin: AdminDep) ->
     )
     session.commit()
     return ApiKeyCreated(
-        id=api_key.id, name=api_key.name, role=api_key.role, organization_id=api_key.organization_id, key=raw_key
+        id=api_key.id,
+        name=api_key.name,
+        role=api_key.role,
+        organization_id=api_key.organization_id,
+        key=raw_key,
     )

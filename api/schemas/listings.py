@@ -81,7 +81,10 @@ class NeedCreate(NeedFields):
 def partial(model: type[BaseModel], name: str) -> type[Strict]:
     """The same fields, all optional: the body of a PATCH. Cross-field rules are checked after merging."""
     fields: dict[str, Any] = {
-        field_name: ((Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation) | None, None)
+        field_name: (
+            (Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation) | None,
+            None,
+        )
         for field_name, info in model.model_fields.items()
     }
     return create_model(name, __base__=Strict, **fields)

@@ -30,9 +30,21 @@ OFFER_FILES = [
 NEED_FILES = ["needs_1.txt", "needs_2.txt"]
 
 SECTORS = [
-    "ai", "fintech", "edtech", "3d_printing", "robotics", "smart_agriculture",
-    "environment_water", "biotech_health", "new_materials", "energy", "ict",
-    "food_processing", "mechanical_automation", "electronics", "construction",
+    "ai",
+    "fintech",
+    "edtech",
+    "3d_printing",
+    "robotics",
+    "smart_agriculture",
+    "environment_water",
+    "biotech_health",
+    "new_materials",
+    "energy",
+    "ict",
+    "food_processing",
+    "mechanical_automation",
+    "electronics",
+    "construction",
 ]
 VND_PER_USD = 25_000  # rough rate, only used to describe budget/price gaps in README
 
@@ -107,11 +119,17 @@ def main() -> None:
         if not line.strip() or line.startswith("#"):
             continue
         slug, kind, region, website, email, name = [p.strip() for p in line.split("|")]
-        orgs.append({
-            "slug": slug, "name": name, "kind": kind, "region": region,
-            "website": None if website == "-" else website,
-            "contact_email": email, "webhook_url": None,
-        })
+        orgs.append(
+            {
+                "slug": slug,
+                "name": name,
+                "kind": kind,
+                "region": region,
+                "website": None if website == "-" else website,
+                "contact_email": email,
+                "webhook_url": None,
+            }
+        )
     org_by_slug = {o["slug"]: o for o in orgs}
 
     # ---------------- offers
@@ -127,11 +145,21 @@ def main() -> None:
             if key in offer_meta:
                 fail(f"duplicate offer key {key}")
             offer = {
-                "ref": ref, "org": org, "title": rec["T"], "description": rec["D"],
-                "sector": sector, "keywords": [k.strip() for k in rec["K"].split(";") if k.strip()],
-                "trl": int(trl), "ip_status": ip, "transfer_types": tt.split(","),
-                "price_min": pmin, "price_max": pmax, "currency": cur,
-                "region": region, "language": lang, "status": status,
+                "ref": ref,
+                "org": org,
+                "title": rec["T"],
+                "description": rec["D"],
+                "sector": sector,
+                "keywords": [k.strip() for k in rec["K"].split(";") if k.strip()],
+                "trl": int(trl),
+                "ip_status": ip,
+                "transfer_types": tt.split(","),
+                "price_min": pmin,
+                "price_max": pmax,
+                "currency": cur,
+                "region": region,
+                "language": lang,
+                "status": status,
             }
             offers.append(offer)
             offer_meta[key] = {"offer": offer, "tags": parse_tags(rec.get("X"))}
@@ -148,12 +176,22 @@ def main() -> None:
             bmin, bmax, cur = parse_amounts(budget)
             ref = f"need-{len(needs) + 1:03d}"
             need = {
-                "ref": ref, "org": org, "title": rec["T"], "description": rec["D"],
-                "sector": sector, "keywords": [k.strip() for k in rec["K"].split(";") if k.strip()],
-                "min_trl": int(min_trl), "budget_min": bmin, "budget_max": bmax, "currency": cur,
-                "deadline": None if deadline == "-" else deadline, "region": region,
-                "language": lang, "transfer_types": tt.split(","),
-                "confidentiality": conf, "status": status,
+                "ref": ref,
+                "org": org,
+                "title": rec["T"],
+                "description": rec["D"],
+                "sector": sector,
+                "keywords": [k.strip() for k in rec["K"].split(";") if k.strip()],
+                "min_trl": int(min_trl),
+                "budget_min": bmin,
+                "budget_max": bmax,
+                "currency": cur,
+                "deadline": None if deadline == "-" else deadline,
+                "region": region,
+                "language": lang,
+                "transfer_types": tt.split(","),
+                "confidentiality": conf,
+                "status": status,
             }
             needs.append(need)
             matches = []
@@ -273,9 +311,12 @@ def write_readme(orgs, offers, needs, judgments, offer_meta, need_meta) -> None:
             nearmiss.append((k, best_trl))
         bmax = to_vnd(n["budget_max"], n["currency"])
         if bmax is not None:
-            over = [o for o in best
-                    if offer_meta[o]["offer"]["price_min"] is not None
-                    and to_vnd(offer_meta[o]["offer"]["price_min"], offer_meta[o]["offer"]["currency"]) > bmax]
+            over = [
+                o
+                for o in best
+                if offer_meta[o]["offer"]["price_min"] is not None
+                and to_vnd(offer_meta[o]["offer"]["price_min"], offer_meta[o]["offer"]["currency"]) > bmax
+            ]
             if over:
                 budget_below.append((k, over))
 
@@ -291,31 +332,50 @@ def write_readme(orgs, offers, needs, judgments, offer_meta, need_meta) -> None:
     add("> folder was written for this project as demo/test data. Some real institution names (e.g.")
     add("> *Trường Đại học Bách khoa – ĐHQG-HCM*, *Viện Sinh học Nhiệt đới*) are used for realism, but the")
     add("> technologies, prices, pilots and people attributed to them are invented; organisations marked")
-    add("> \"(hư cấu)\" and all enterprises are invented too. E-mail addresses use `example.vn`. No text was copied")
+    add(
+        '> "(hư cấu)" and all enterprises are invented too. E-mail addresses use `example.vn`. No text was copied'
+    )
     add("> from real listings. Do not present this data as real offers or needs.")
     add("")
     add("## Files")
     add("")
     add("| file | content |")
     add("|---|---|")
-    add(f"| `organizations.jsonl` | {len(orgs)} organisations: " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) + " |")
+    add(
+        f"| `organizations.jsonl` | {len(orgs)} organisations: "
+        + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items()))
+        + " |"
+    )
     add(f"| `offers.jsonl` | {len(offers)} technology offers by universities / research institutes |")
     add(f"| `needs.jsonl` | {len(needs)} enterprise needs (problem statements) |")
-    add(f"| `judgments.tsv` | {len(judgments)} graded need→offer pairs ({grades[2]} × grade 2, {grades[1]} × grade 1) |")
+    add(
+        f"| `judgments.tsv` | {len(judgments)} graded need→offer pairs ({grades[2]} × grade 2, {grades[1]} × grade 1) |"
+    )
     add("| `check.py` | validator: `.venv/bin/python scripts/demo_data/check.py` |")
     add("| `build.py`, `src/` | hand-written sources and the script that numbers them into the files above |")
     add("")
-    add("The listing texts are hand-written in `src/*.txt` (one record per listing, with a short mnemonic key);")
-    add("`build.py` parses them, assigns refs in file order and regenerates the JSONL/TSV files and this README.")
+    add(
+        "The listing texts are hand-written in `src/*.txt` (one record per listing, with a short mnemonic key);"
+    )
+    add(
+        "`build.py` parses them, assigns refs in file order and regenerates the JSONL/TSV files and this README."
+    )
     add("`src/key_map.tsv` maps refs to the mnemonic keys. Edit `src/`, then run `build.py` and `check.py`.")
     add("")
     add("## Counts")
     add("")
-    add(f"Offers: {len(offers)} ({off_lang['vi']} vi / {off_lang['en']} en); status "
-        + ", ".join(f"{v} {k}" for k, v in sorted(off_status.items())) + ".")
-    add(f"Needs: {len(needs)} ({need_lang['vi']} vi / {need_lang['en']} en); status "
+    add(
+        f"Offers: {len(offers)} ({off_lang['vi']} vi / {off_lang['en']} en); status "
+        + ", ".join(f"{v} {k}" for k, v in sorted(off_status.items()))
+        + "."
+    )
+    add(
+        f"Needs: {len(needs)} ({need_lang['vi']} vi / {need_lang['en']} en); status "
         + ", ".join(f"{v} {k}" for k, v in sorted(need_status.items()))
-        + "; confidentiality " + ", ".join(f"{v} {k}" for k, v in sorted(need_conf.items())) + ".")
+        + "; confidentiality "
+        + ", ".join(f"{v} {k}" for k, v in sorted(need_conf.items()))
+        + "."
+    )
     add("Organisations by region: " + ", ".join(f"{k} {v}" for k, v in regions.most_common()) + ".")
     add("")
     add("| sector | offers vi | offers en | offers total | needs vi | needs en | needs total |")
@@ -323,7 +383,9 @@ def write_readme(orgs, offers, needs, judgments, offer_meta, need_meta) -> None:
     for s in SECTORS:
         ov, oe, nv, ne = off_sec[(s, "vi")], off_sec[(s, "en")], need_sec[(s, "vi")], need_sec[(s, "en")]
         add(f"| {s} | {ov} | {oe} | {ov + oe} | {nv} | {ne} | {nv + ne} |")
-    add(f"| **total** | {off_lang['vi']} | {off_lang['en']} | {len(offers)} | {need_lang['vi']} | {need_lang['en']} | {len(needs)} |")
+    add(
+        f"| **total** | {off_lang['vi']} | {off_lang['en']} | {len(offers)} | {need_lang['vi']} | {need_lang['en']} | {len(needs)} |"
+    )
     add("")
     add("## Deliberately tricky cases")
     add("")
@@ -348,11 +410,11 @@ def write_readme(orgs, offers, needs, judgments, offer_meta, need_meta) -> None:
     add("### Shared vocabulary, different problems")
     add("")
     clash_text = {
-        "cam-bien": "\"cảm biến\" / sensor: shrimp-pond water quality vs river monitoring vs air quality vs livestock gas vs bridge structural health vs an IoT platform",
+        "cam-bien": '"cảm biến" / sensor: shrimp-pond water quality vs river monitoring vs air quality vs livestock gas vs bridge structural health vs an IoT platform',
         "vision": "machine vision: fabric defect inspection vs grain/coffee colour sorting",
         "drone": "drones: crop spraying vs PV thermography vs facade crack inspection",
         "pipe": "water pipes: in-pipe camera robot vs pressure-based leak localisation (related but different problems)",
-        "scoring": "\"scoring\": credit scoring vs essay scoring",
+        "scoring": '"scoring": credit scoring vs essay scoring',
         "speech": "speech recognition: Vietnamese call-centre transcription vs children's English pronunciation",
         "traceability": "traceability/ledger: farm diary & QR traceability vs electronic warehouse receipts for lending",
         "vibration": "vibration: ML predictive maintenance vs simple condition-monitoring kit (these two do overlap in use)",

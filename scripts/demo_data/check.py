@@ -16,16 +16,38 @@ from datetime import date
 from pathlib import Path
 
 SECTORS = {
-    "ai", "fintech", "edtech", "3d_printing", "robotics", "smart_agriculture",
-    "environment_water", "biotech_health", "new_materials", "energy", "ict",
-    "food_processing", "mechanical_automation", "electronics", "construction",
+    "ai",
+    "fintech",
+    "edtech",
+    "3d_printing",
+    "robotics",
+    "smart_agriculture",
+    "environment_water",
+    "biotech_health",
+    "new_materials",
+    "energy",
+    "ict",
+    "food_processing",
+    "mechanical_automation",
+    "electronics",
+    "construction",
 }
 PRIORITY_SECTORS = {"ai", "fintech", "edtech", "3d_printing", "robotics", "smart_agriculture"}
 ORG_KINDS = {"research_institute", "university", "enterprise", "exchange_operator"}
 REGIONS = {
-    "ho_chi_minh_city", "ha_noi", "da_nang", "hai_phong", "can_tho", "southeast",
-    "mekong_delta", "red_river_delta", "northern_midlands", "central_coast",
-    "central_highlands", "nationwide", "international",
+    "ho_chi_minh_city",
+    "ha_noi",
+    "da_nang",
+    "hai_phong",
+    "can_tho",
+    "southeast",
+    "mekong_delta",
+    "red_river_delta",
+    "northern_midlands",
+    "central_coast",
+    "central_highlands",
+    "nationwide",
+    "international",
 }
 IP_STATUSES = {"patent", "utility_solution", "pending", "know_how", "software_copyright", "none"}
 TRANSFER_TYPES = {"licence", "assignment", "joint_venture", "consultancy", "co_development"}
@@ -36,13 +58,39 @@ CONFIDENTIALITY = {"public", "brokers_only"}
 
 ORG_FIELDS = {"slug", "name", "kind", "region", "website", "contact_email", "webhook_url"}
 OFFER_FIELDS = {
-    "ref", "org", "title", "description", "sector", "keywords", "trl", "ip_status",
-    "transfer_types", "price_min", "price_max", "currency", "region", "language", "status",
+    "ref",
+    "org",
+    "title",
+    "description",
+    "sector",
+    "keywords",
+    "trl",
+    "ip_status",
+    "transfer_types",
+    "price_min",
+    "price_max",
+    "currency",
+    "region",
+    "language",
+    "status",
 }
 NEED_FIELDS = {
-    "ref", "org", "title", "description", "sector", "keywords", "min_trl", "budget_min",
-    "budget_max", "currency", "deadline", "region", "language", "transfer_types",
-    "confidentiality", "status",
+    "ref",
+    "org",
+    "title",
+    "description",
+    "sector",
+    "keywords",
+    "min_trl",
+    "budget_min",
+    "budget_max",
+    "currency",
+    "deadline",
+    "region",
+    "language",
+    "transfer_types",
+    "confidentiality",
+    "status",
 }
 
 MIN_OFFERS, MIN_NEEDS, MIN_ORGS = 150, 60, 25
@@ -116,11 +164,12 @@ def check_text(where: str, obj: dict, rep: Report) -> None:
         rep.err(where, f"description longer than {MAX_DESCRIPTION_CHARS} characters ({len(desc)})")
     words = len(desc.split())
     if not DESCRIPTION_WORDS[0] <= words <= DESCRIPTION_WORDS[1]:
-        rep.err(where, f"description has {words} words (expected {DESCRIPTION_WORDS[0]}–{DESCRIPTION_WORDS[1]})")
-    if obj.get("language") == "en" and VI_DIACRITICS.search(title + " " + desc):
-        # English listings may quote Vietnamese names; only flag heavy use
-        if len(VI_DIACRITICS.findall(title + " " + desc)) > 8:
-            rep.err(where, "English listing contains a lot of Vietnamese text")
+        rep.err(
+            where, f"description has {words} words (expected {DESCRIPTION_WORDS[0]}–{DESCRIPTION_WORDS[1]})"
+        )
+    # English listings may quote Vietnamese names; only flag heavy use
+    if obj.get("language") == "en" and len(VI_DIACRITICS.findall(title + " " + desc)) > 8:
+        rep.err(where, "English listing contains a lot of Vietnamese text")
 
 
 def check_common(where: str, obj: dict, orgs: dict, rep: Report) -> None:
@@ -142,7 +191,9 @@ def check_common(where: str, obj: dict, orgs: dict, rep: Report) -> None:
         rep.err(where, "keywords must be a list of non-empty strings")
     else:
         if not KEYWORDS_PER_LISTING[0] <= len(kws) <= KEYWORDS_PER_LISTING[1]:
-            rep.err(where, f"{len(kws)} keywords (expected {KEYWORDS_PER_LISTING[0]}–{KEYWORDS_PER_LISTING[1]})")
+            rep.err(
+                where, f"{len(kws)} keywords (expected {KEYWORDS_PER_LISTING[0]}–{KEYWORDS_PER_LISTING[1]})"
+            )
         if len({k.lower() for k in kws}) != len(kws):
             rep.err(where, "duplicate keywords")
     tts = obj.get("transfer_types")
@@ -177,7 +228,9 @@ def check_share(label: str, rows: list[dict], rep: Report) -> None:
     langs = Counter(r.get("language") for r in rows)
     share = langs["vi"] / len(rows)
     if not LANGUAGE_SHARE[0] <= share <= LANGUAGE_SHARE[1]:
-        rep.err(label, f"Vietnamese share {share:.0%} outside {LANGUAGE_SHARE[0]:.0%}–{LANGUAGE_SHARE[1]:.0%}")
+        rep.err(
+            label, f"Vietnamese share {share:.0%} outside {LANGUAGE_SHARE[0]:.0%}–{LANGUAGE_SHARE[1]:.0%}"
+        )
     rep.note(f"{label}: {langs['vi']} vi / {langs['en']} en ({share:.0%} vi)")
 
 
@@ -203,9 +256,14 @@ def main(data_dir: Path) -> int:
             rep.err(where, f"unknown kind {o['kind']!r}")
         if o["region"] not in REGIONS:
             rep.err(where, f"unknown region {o['region']!r}")
-        if o["website"] is not None and not (isinstance(o["website"], str) and o["website"].startswith("https://")):
+        if o["website"] is not None and not (
+            isinstance(o["website"], str) and o["website"].startswith("https://")
+        ):
             rep.err(where, "website must be https://… or null")
-        if not (isinstance(o["contact_email"], str) and re.fullmatch(r"[^@\s]+@([a-z0-9-]+\.)*example\.vn", o["contact_email"])):
+        if not (
+            isinstance(o["contact_email"], str)
+            and re.fullmatch(r"[^@\s]+@([a-z0-9-]+\.)*example\.vn", o["contact_email"])
+        ):
             rep.err(where, f"contact_email must be an @example.vn address, got {o['contact_email']!r}")
         if o["webhook_url"] is not None:
             rep.err(where, "webhook_url must be null in demo data")
@@ -213,7 +271,10 @@ def main(data_dir: Path) -> int:
     if len(orgs) < MIN_ORGS:
         rep.err("organizations", f"{len(orgs)} organisations, need ≥ {MIN_ORGS}")
     if kinds["research_institute"] + kinds["university"] < MIN_INSTITUTES:
-        rep.err("organizations", f"only {kinds['research_institute'] + kinds['university']} institutes/universities")
+        rep.err(
+            "organizations",
+            f"only {kinds['research_institute'] + kinds['university']} institutes/universities",
+        )
     if kinds["enterprise"] < MIN_ENTERPRISES:
         rep.err("organizations", f"only {kinds['enterprise']} enterprises")
     ops = [s for s, o in orgs.items() if o.get("kind") == "exchange_operator"]
@@ -236,7 +297,10 @@ def main(data_dir: Path) -> int:
         offers[ref] = o
         check_common(where, o, orgs, rep)
         if o["org"] in orgs and orgs[o["org"]].get("kind") not in ("research_institute", "university"):
-            rep.err(where, f"offer org {o['org']} is a {orgs[o['org']].get('kind')}, not a research institute/university")
+            rep.err(
+                where,
+                f"offer org {o['org']} is a {orgs[o['org']].get('kind')}, not a research institute/university",
+            )
         if not (isinstance(o["trl"], int) and not isinstance(o["trl"], bool) and 1 <= o["trl"] <= 9):
             rep.err(where, f"trl must be an integer 1–9, got {o['trl']!r}")
         if o["ip_status"] not in IP_STATUSES:
@@ -272,7 +336,9 @@ def main(data_dir: Path) -> int:
         check_common(where, n, orgs, rep)
         if n["org"] in orgs and orgs[n["org"]].get("kind") != "enterprise":
             rep.err(where, f"need org {n['org']} is a {orgs[n['org']].get('kind')}, not an enterprise")
-        if not (isinstance(n["min_trl"], int) and not isinstance(n["min_trl"], bool) and 1 <= n["min_trl"] <= 9):
+        if not (
+            isinstance(n["min_trl"], int) and not isinstance(n["min_trl"], bool) and 1 <= n["min_trl"] <= 9
+        ):
             rep.err(where, f"min_trl must be an integer 1–9, got {n['min_trl']!r}")
         check_amounts(where, n["budget_min"], n["budget_max"], n["currency"], rep, "budget")
         if n["confidentiality"] not in CONFIDENTIALITY:
@@ -319,7 +385,9 @@ def main(data_dir: Path) -> int:
             if oref not in offers:
                 rep.err(where, f"unknown offer {oref}")
             elif offers[oref].get("status") != "published":
-                rep.err(where, f"offer {oref} is {offers[oref].get('status')}, judged offers must be published")
+                rep.err(
+                    where, f"offer {oref} is {offers[oref].get('status')}, judged offers must be published"
+                )
             if grade not in ("1", "2"):
                 rep.err(where, f"grade must be 1 or 2, got {grade!r}")
             if (nref, oref) in pairs:
@@ -329,14 +397,18 @@ def main(data_dir: Path) -> int:
             grades[grade] += 1
         unjudged = sorted(r for r in needs if judged[r] == 0)
         if len(unjudged) < MIN_NO_MATCH_NEEDS:
-            rep.err("judgments", f"only {len(unjudged)} needs without matches, expected ≥ {MIN_NO_MATCH_NEEDS}")
+            rep.err(
+                "judgments", f"only {len(unjudged)} needs without matches, expected ≥ {MIN_NO_MATCH_NEEDS}"
+            )
         if len(unjudged) > 0.15 * max(len(needs), 1):
             rep.err("judgments", f"{len(unjudged)} needs have no judgments – too many")
         too_many = [r for r, c in judged.items() if c > 8]
         if too_many:
             rep.err("judgments", f"needs with more than 8 judged offers: {too_many}")
-        rep.note(f"judgments: {sum(grades.values())} rows ({grades['2']} × grade 2, {grades['1']} × grade 1); "
-                 f"needs without matches: {', '.join(unjudged)}")
+        rep.note(
+            f"judgments: {sum(grades.values())} rows ({grades['2']} × grade 2, {grades['1']} × grade 1); "
+            f"needs without matches: {', '.join(unjudged)}"
+        )
 
     # ---------------- README
     readme = data_dir / "README.md"

@@ -12,14 +12,19 @@ from indexes.storage import current_generation
 
 
 def make_index(root: Path, dimension: int = 32) -> ListingIndex:
-    return ListingIndex(kind="offers", root=root, encoder=FakeEncoder(dimension=dimension),
-                        settings=Settings(data_dir=root))
+    return ListingIndex(
+        kind="offers", root=root, encoder=FakeEncoder(dimension=dimension), settings=Settings(data_dir=root)
+    )
 
 
 DOCS = [
-    IndexDocument(1, listing_text(title="Máy sấy lạnh nông sản", keywords=["sấy"], description="Sấy xoài ở 40 độ")),
+    IndexDocument(
+        1, listing_text(title="Máy sấy lạnh nông sản", keywords=["sấy"], description="Sấy xoài ở 40 độ")
+    ),
     IndexDocument(2, listing_text(title="Robot hàn", keywords=[], description="Robot hàn ống thép")),
-    IndexDocument(3, listing_text(title="Water quality sensor", keywords=["sensor"], description="River monitoring")),
+    IndexDocument(
+        3, listing_text(title="Water quality sensor", keywords=["sensor"], description="River monitoring")
+    ),
 ]
 
 
@@ -56,3 +61,13 @@ def test_save_load_round_trip_and_model_change_is_refused(tmp_path: Path) -> Non
     other_model = make_index(tmp_path, dimension=16)  # a different model name and dimension
     assert not other_model.load()
     assert len(other_model) == 0
+
+
+def test_stored_vector_only_for_the_exact_indexed_text(tmp_path: Path) -> None:
+    index = make_index(tmp_path)
+    index.upsert(DOCS)
+    stored = index.stored_vector(DOCS[1])
+    assert stored is not None
+    assert index.dense_search("anything", 1, vector=stored)[0][0] == DOCS[1].id
+    assert index.stored_vector(IndexDocument(DOCS[1].id, "edited text not yet indexed")) is None
+    assert index.stored_vector(IndexDocument(999, DOCS[1].text)) is None

@@ -33,7 +33,9 @@ class FakeStore:
 
 
 def make_sync(root: Path, store: FakeStore) -> IndexSync:
-    index = ListingIndex(kind="offers", root=root, encoder=FakeEncoder(dimension=32), settings=Settings(data_dir=root))
+    index = ListingIndex(
+        kind="offers", root=root, encoder=FakeEncoder(dimension=32), settings=Settings(data_dir=root)
+    )
     return IndexSync(indexes={"offers": index}, load_documents=store.load, save_interval=0.05)
 
 
@@ -105,22 +107,48 @@ def test_kill_minus_nine_during_reindex_loses_nothing(tmp_path: Path, seed: int)
     upgrade(engine)
     factory = make_session_factory(engine)
     rng = random.Random(seed)
-    words = "drone sensor shrimp solar robot battery cassava rice water laser textile concrete".split()
+    words = [
+        "drone",
+        "sensor",
+        "shrimp",
+        "solar",
+        "robot",
+        "battery",
+        "cassava",
+        "rice",
+        "water",
+        "laser",
+        "textile",
+        "concrete",
+    ]
     with transaction(factory) as session:
         org = Organization(slug="o", name="O", kind=OrgKind.UNIVERSITY, region=Region.HA_NOI)
         session.add(org)
         session.flush()
         session.add_all(
-            Offer(organization_id=org.id, title=" ".join(rng.choices(words, k=4)),
-                  description=" ".join(rng.choices(words, k=60)), sector=Sector.AI, keywords=[], trl=5,
-                  ip_status="none", region=Region.HA_NOI, language=Language.EN,
-                  status=ListingStatus.PUBLISHED if i % 10 else ListingStatus.DRAFT)
+            Offer(
+                organization_id=org.id,
+                title=" ".join(rng.choices(words, k=4)),
+                description=" ".join(rng.choices(words, k=60)),
+                sector=Sector.AI,
+                keywords=[],
+                trl=5,
+                ip_status="none",
+                region=Region.HA_NOI,
+                language=Language.EN,
+                status=ListingStatus.PUBLISHED if i % 10 else ListingStatus.DRAFT,
+            )
             for i in range(3000)
         )
-    env = {**os.environ, "TECHMATCH_DATA_DIR": str(tmp_path), "TECHMATCH_EMBEDDING_MODEL": "fake:32",
-           "TECHMATCH_INDEX_CHECKPOINT_EVERY": "300"}
-    child = subprocess.Popen([sys.executable, "-c", REINDEX_CHILD], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                             text=True)
+    env = {
+        **os.environ,
+        "TECHMATCH_DATA_DIR": str(tmp_path),
+        "TECHMATCH_EMBEDDING_MODEL": "fake:32",
+        "TECHMATCH_INDEX_CHECKPOINT_EVERY": "300",
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", REINDEX_CHILD], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
     while current_generation(tmp_path / "indexes" / "offers") is None:
         assert child.poll() is None, "reindex ended before its first checkpoint"

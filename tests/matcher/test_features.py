@@ -5,28 +5,59 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core.taxonomy import Currency, Language, ListingStatus, Region, Sector
-from matcher.features import budget_feature, compatibility, freshness_feature, region_feature, sector_feature, \
-    transfer_feature, trl_feature
+from matcher.features import (
+    budget_feature,
+    compatibility,
+    freshness_feature,
+    region_feature,
+    sector_feature,
+    transfer_feature,
+    trl_feature,
+)
 from matcher.records import NeedRecord, OfferRecord
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def offer(**overrides: object) -> OfferRecord:
-    values: dict = dict(id=1, organization_id=10, title="Drip irrigation controller", description="IoT drip",
-                        keywords=("irrigation",), sector=Sector.SMART_AGRICULTURE, transfer_types=("licence",),
-                        currency=Currency.VND, region=Region.MEKONG_DELTA, language=Language.EN,
-                        status=ListingStatus.PUBLISHED, updated_at=NOW - timedelta(days=10), trl=6,
-                        price_min=300_000_000, price_max=500_000_000)
+    values: dict = dict(
+        id=1,
+        organization_id=10,
+        title="Drip irrigation controller",
+        description="IoT drip",
+        keywords=("irrigation",),
+        sector=Sector.SMART_AGRICULTURE,
+        transfer_types=("licence",),
+        currency=Currency.VND,
+        region=Region.MEKONG_DELTA,
+        language=Language.EN,
+        status=ListingStatus.PUBLISHED,
+        updated_at=NOW - timedelta(days=10),
+        trl=6,
+        price_min=300_000_000,
+        price_max=500_000_000,
+    )
     values.update(overrides)
     return OfferRecord(**values)
 
 
 def need(**overrides: object) -> NeedRecord:
-    values: dict = dict(id=2, organization_id=20, title="Irrigation for durian", description="Save water",
-                        keywords=(), sector=Sector.SMART_AGRICULTURE, transfer_types=("licence",),
-                        currency=Currency.VND, region=Region.CAN_THO, language=Language.EN,
-                        status=ListingStatus.PUBLISHED, updated_at=NOW, min_trl=6, budget_max=400_000_000)
+    values: dict = dict(
+        id=2,
+        organization_id=20,
+        title="Irrigation for durian",
+        description="Save water",
+        keywords=(),
+        sector=Sector.SMART_AGRICULTURE,
+        transfer_types=("licence",),
+        currency=Currency.VND,
+        region=Region.CAN_THO,
+        language=Language.EN,
+        status=ListingStatus.PUBLISHED,
+        updated_at=NOW,
+        min_trl=6,
+        budget_max=400_000_000,
+    )
     values.update(overrides)
     return NeedRecord(**values)
 

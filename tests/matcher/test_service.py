@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 
@@ -35,8 +36,14 @@ class WordOverlapIndex:
         ]
         return sorted((hit for hit in hits if hit[1] > 0), key=lambda hit: -hit[1])[:k]
 
-    def dense_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None,  # type: ignore[no-untyped-def]
-                     vector: object = None):
+    def dense_search(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_ids: Collection[int] | None = None,  # type: ignore[no-untyped-def]
+        vector: object = None,
+    ):
         return self._search(text, k, allowed_ids)
 
     def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None):  # type: ignore[no-untyped-def]
@@ -44,6 +51,9 @@ class WordOverlapIndex:
 
     def informative(self, phrase: str) -> bool:
         return phrase.lower() not in {"for", "cho"}
+
+    def stored_vector(self, document: object) -> None:
+        return None
 
 
 class Records:
@@ -61,13 +71,19 @@ def build(offers: list[OfferRecord], needs: list[NeedRecord]) -> tuple[Matcher, 
     offer_map, need_map = {o.id: o for o in offers}, {n.id: n for n in needs}
     matcher = Matcher(
         indexes={"offers": WordOverlapIndex(offer_map), "needs": WordOverlapIndex(need_map)},
-        fusion=AdaptiveFusion(), ranker=default_ranker(), ranker_version="test",
+        fusion=AdaptiveFusion(),
+        ranker=default_ranker(),
+        ranker_version="test",
     )
     return matcher, Records(offer_map, need_map)
 
 
-THE_NEED = need(id=100, organization_id=20, title="Drip irrigation controller for durian",
-                description="soil moisture drip irrigation")
+THE_NEED = need(
+    id=100,
+    organization_id=20,
+    title="Drip irrigation controller for durian",
+    description="soil moisture drip irrigation",
+)
 
 
 def test_hard_rules_self_archived_and_exclusions() -> None:
@@ -86,17 +102,27 @@ def test_brokers_only_needs_reach_staff_only() -> None:
     secret = replace(THE_NEED, confidentiality=Confidentiality.BROKERS_ONLY)
     matcher, records = build([offer(id=1)], [secret])
     the_offer = records.offers([1])[1]
-    assert [r.id for r in matcher.match_offer(offer=the_offer, allowed_need_ids=None, source=records,
-                                              viewer=BROKER, now=NOW)] == [100]
+    assert [
+        r.id
+        for r in matcher.match_offer(
+            offer=the_offer, allowed_need_ids=None, source=records, viewer=BROKER, now=NOW
+        )
+    ] == [100]
     for viewer in (ANONYMOUS, Viewer(role=Role.INSTITUTE_MEMBER, organization_id=10)):
-        assert matcher.match_offer(offer=the_offer, allowed_need_ids=None, source=records, viewer=viewer,
-                                   now=NOW) == []
+        assert (
+            matcher.match_offer(
+                offer=the_offer, allowed_need_ids=None, source=records, viewer=viewer, now=NOW
+            )
+            == []
+        )
 
 
 def test_allowed_ids_are_applied_inside_retrieval() -> None:
     offers = [offer(id=i, organization_id=10 + i) for i in range(1, 6)]
     matcher, records = build(offers, [THE_NEED])
-    results = matcher.match_need(need=THE_NEED, allowed_offer_ids={2, 4}, source=records, viewer=BROKER, now=NOW)
+    results = matcher.match_need(
+        need=THE_NEED, allowed_offer_ids={2, 4}, source=records, viewer=BROKER, now=NOW
+    )
     assert sorted(r.id for r in results) == [2, 4]
     assert matcher.match_need(need=THE_NEED, allowed_offer_ids=set(), source=records, viewer=BROKER) == []
 
@@ -105,7 +131,9 @@ def test_near_miss_is_ranked_below_a_qualifying_offer_and_explained() -> None:
     qualifying = offer(id=1, organization_id=10, trl=6)
     near_miss = offer(id=2, organization_id=11, trl=5)
     matcher, records = build([near_miss, qualifying], [THE_NEED])
-    results = matcher.match_need(need=THE_NEED, allowed_offer_ids=None, source=records, viewer=BROKER, now=NOW)
+    results = matcher.match_need(
+        need=THE_NEED, allowed_offer_ids=None, source=records, viewer=BROKER, now=NOW
+    )
     assert [r.id for r in results] == [1, 2]
     explanation = results[1].explanation
     assert "requires TRL ≥ 6, offer is at 5" in explanation.would_qualify
@@ -116,7 +144,9 @@ def test_near_miss_is_ranked_below_a_qualifying_offer_and_explained() -> None:
 
 
 def test_explanations_name_matched_terms_in_the_listings_words() -> None:
-    vietnamese = offer(id=1, organization_id=10, title="Bộ điều khiển tưới nhỏ giọt", description="Tưới cho sầu riêng")
+    vietnamese = offer(
+        id=1, organization_id=10, title="Bộ điều khiển tưới nhỏ giọt", description="Tưới cho sầu riêng"
+    )
     matcher, records = build([vietnamese], [THE_NEED])
     results, total = matcher.search(kind="offers", query="tuoi nho giot", allowed_ids=None, source=records)
     assert total == 1
@@ -124,11 +154,24 @@ def test_explanations_name_matched_terms_in_the_listings_words() -> None:
 
 
 def test_scores_compare_within_a_query() -> None:
-    offers = [offer(id=1, organization_id=10), offer(id=2, organization_id=11, title="Unrelated fintech ledger",
-                                                     description="blockchain payments", keywords=())]
+    offers = [
+        offer(id=1, organization_id=10),
+        offer(
+            id=2,
+            organization_id=11,
+            title="Unrelated fintech ledger",
+            description="blockchain payments",
+            keywords=(),
+        ),
+    ]
     matcher, records = build(offers, [THE_NEED])
-    results = matcher.match_need(need=THE_NEED, allowed_offer_ids=None, source=records, viewer=BROKER,
-                                 now=datetime(2026, 11, 1, tzinfo=UTC))
+    results = matcher.match_need(
+        need=THE_NEED,
+        allowed_offer_ids=None,
+        source=records,
+        viewer=BROKER,
+        now=datetime(2026, 11, 1, tzinfo=UTC),
+    )
     assert results[0].id == 1
     assert results[0].score > 0.5
-    assert all(a.score >= b.score for a, b in zip(results, results[1:], strict=False))
+    assert all(a.score >= b.score for a, b in pairwise(results))

@@ -17,10 +17,19 @@ from models.organizations import create_organization
 from scripts.transfer import export_rows, import_file, write_rows
 
 GOOD = {
-    "org": "inst", "title": "Vật liệu composite sợi tre", "description": "Tấm composite nhẹ cho nội thất ô tô.",
-    "sector": "new_materials", "keywords": ["composite", "tre"], "trl": 5, "ip_status": "patent",
-    "transfer_types": ["licence"], "price_min": 100, "price_max": 200, "currency": "VND",
-    "region": "ha_noi", "language": "vi",
+    "org": "inst",
+    "title": "Vật liệu composite sợi tre",
+    "description": "Tấm composite nhẹ cho nội thất ô tô.",
+    "sector": "new_materials",
+    "keywords": ["composite", "tre"],
+    "trl": 5,
+    "ip_status": "patent",
+    "transfer_types": ["licence"],
+    "price_min": 100,
+    "price_max": 200,
+    "currency": "VND",
+    "region": "ha_noi",
+    "language": "vi",
 }
 
 
@@ -30,16 +39,25 @@ def session(database_url: str):  # type: ignore[no-untyped-def]
     upgrade(engine)
     factory = make_session_factory(engine)
     with transaction(factory) as setup:
-        create_organization(session=setup, values={"slug": "inst", "name": "Institute",
-                                                   "kind": OrgKind.RESEARCH_INSTITUTE, "region": Region.HA_NOI})
+        create_organization(
+            session=setup,
+            values={
+                "slug": "inst",
+                "name": "Institute",
+                "kind": OrgKind.RESEARCH_INSTITUTE,
+                "region": Region.HA_NOI,
+            },
+        )
     with factory() as test_session:
         yield test_session
     engine.dispose()
 
 
 def write_jsonl(path: Path, rows: list[object]) -> Path:
-    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -48,14 +66,17 @@ def count_offers(session: Session) -> int:
 
 
 def test_bad_rows_are_reported_and_nothing_is_imported(session: Session, tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "offers.jsonl", [
-        {**GOOD, "ref": "ok-1"},
-        {**GOOD, "ref": "bad-trl", "trl": 12},
-        "{not json",
-        {**GOOD, "ref": "bad-org", "org": "nobody"},
-        {**GOOD, "ref": "ok-1"},
-        {**GOOD, "ref": "bad-sector", "sector": "space"},
-    ])
+    path = write_jsonl(
+        tmp_path / "offers.jsonl",
+        [
+            {**GOOD, "ref": "ok-1"},
+            {**GOOD, "ref": "bad-trl", "trl": 12},
+            "{not json",
+            {**GOOD, "ref": "bad-org", "org": "nobody"},
+            {**GOOD, "ref": "ok-1"},
+            {**GOOD, "ref": "bad-sector", "sector": "space"},
+        ],
+    )
     report = import_file(session=session, path=path, kind="offers")
     session.commit()
     assert [line for line, _ in report.rejected] == [2, 3, 4, 5, 6]
@@ -69,8 +90,10 @@ def test_bad_rows_are_reported_and_nothing_is_imported(session: Session, tmp_pat
 
 
 def test_skip_invalid_imports_the_valid_rows_only(session: Session, tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "offers.jsonl", [{**GOOD, "ref": "a"}, {**GOOD, "ref": "b", "title": ""},
-                                                    {**GOOD, "ref": "c"}])
+    path = write_jsonl(
+        tmp_path / "offers.jsonl",
+        [{**GOOD, "ref": "a"}, {**GOOD, "ref": "b", "title": ""}, {**GOOD, "ref": "c"}],
+    )
     report = import_file(session=session, path=path, kind="offers", skip_invalid=True)
     session.commit()
     assert (report.created, [line for line, _ in report.rejected]) == (2, [2])
@@ -92,7 +115,9 @@ def test_reimport_is_idempotent_and_updates_by_ref(session: Session, tmp_path: P
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
 def test_export_imports_back_unchanged(session: Session, tmp_path: Path, suffix: str) -> None:
-    source = write_jsonl(tmp_path / "in.jsonl", [{**GOOD, "ref": "a"}, {**GOOD, "ref": "b", "price_min": None, "keywords": []}])
+    source = write_jsonl(
+        tmp_path / "in.jsonl", [{**GOOD, "ref": "a"}, {**GOOD, "ref": "b", "price_min": None, "keywords": []}]
+    )
     import_file(session=session, path=source, kind="offers")
     session.commit()
     exported = tmp_path / f"out{suffix}"

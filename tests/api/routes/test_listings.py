@@ -26,8 +26,9 @@ def test_offer_crud_round_trip(client: TestClient, world: World) -> None:
     read = client.get(f"{OFFERS}/{created['id']}").json()
     assert read["title"] == offer_body()["title"]
 
-    patched = client.patch(f"{OFFERS}/{created['id']}", json={"trl": 7, "keywords": ["drip"]},
-                           headers=world.auth("inst-a"))
+    patched = client.patch(
+        f"{OFFERS}/{created['id']}", json={"trl": 7, "keywords": ["drip"]}, headers=world.auth("inst-a")
+    )
     assert patched.status_code == 200
     assert (patched.json()["trl"], patched.json()["keywords"]) == (7, ["drip"])
 
@@ -43,8 +44,9 @@ def test_offer_crud_round_trip(client: TestClient, world: World) -> None:
 def test_need_crud_round_trip(client: TestClient, world: World) -> None:
     created = create(client, world, "ent-a", NEEDS, need_body())
     assert (created["min_trl"], created["deadline"]) == (6, "2027-06-30")
-    patched = client.patch(f"{NEEDS}/{created['id']}", json={"budget_max": 900_000_000},
-                           headers=world.auth("ent-a"))
+    patched = client.patch(
+        f"{NEEDS}/{created['id']}", json={"budget_max": 900_000_000}, headers=world.auth("ent-a")
+    )
     assert patched.json()["budget_max"] == 900_000_000
     assert client.delete(f"{NEEDS}/{created['id']}", headers=world.auth("ent-a")).status_code == 204
 
@@ -52,13 +54,27 @@ def test_need_crud_round_trip(client: TestClient, world: World) -> None:
 def test_filters_and_pagination(client: TestClient, world: World) -> None:
     for trl in range(1, 10):
         create(client, world, "inst-a", OFFERS, offer_body(title=f"Offer at TRL {trl}", trl=trl))
-    create(client, world, "inst-b", OFFERS, offer_body(title="Robot arm", sector="robotics", trl=5,
-                                                       ip_status="patent", language="en", region="ha_noi",
-                                                       transfer_types=["joint_venture"]))
+    create(
+        client,
+        world,
+        "inst-b",
+        OFFERS,
+        offer_body(
+            title="Robot arm",
+            sector="robotics",
+            trl=5,
+            ip_status="patent",
+            language="en",
+            region="ha_noi",
+            transfer_types=["joint_venture"],
+        ),
+    )
     page = client.get(OFFERS, params={"trl_min": 4, "trl_max": 6, "limit": 2, "sort": "trl"}).json()
     assert page["total"] == 4
     assert [item["trl"] for item in page["items"]] == [4, 5]
-    second = client.get(OFFERS, params={"trl_min": 4, "trl_max": 6, "limit": 2, "offset": 2, "sort": "trl"}).json()
+    second = client.get(
+        OFFERS, params={"trl_min": 4, "trl_max": 6, "limit": 2, "offset": 2, "sort": "trl"}
+    ).json()
     assert [item["trl"] for item in second["items"]] == [5, 6]
 
     def titles(**params: object) -> list[str]:
@@ -98,16 +114,23 @@ def test_brokers_only_needs_are_hidden_from_others(client: TestClient, world: Wo
 
 # (who, path, expected status) for creating a listing for the caller's own organization.
 CREATE_MATRIX = [
-    (None, OFFERS, 401), (None, NEEDS, 401),
-    ("admin", OFFERS, 201), ("admin", NEEDS, 201),
-    ("broker", OFFERS, 201), ("broker", NEEDS, 201),
-    ("inst-a", OFFERS, 201), ("inst-a", NEEDS, 403),
-    ("ent-a", OFFERS, 403), ("ent-a", NEEDS, 201),
+    (None, OFFERS, 401),
+    (None, NEEDS, 401),
+    ("admin", OFFERS, 201),
+    ("admin", NEEDS, 201),
+    ("broker", OFFERS, 201),
+    ("broker", NEEDS, 201),
+    ("inst-a", OFFERS, 201),
+    ("inst-a", NEEDS, 403),
+    ("ent-a", OFFERS, 403),
+    ("ent-a", NEEDS, 201),
 ]
 
 
 @pytest.mark.parametrize(("who", "path", "expected"), CREATE_MATRIX)
-def test_create_permissions(client: TestClient, world: World, who: str | None, path: str, expected: int) -> None:
+def test_create_permissions(
+    client: TestClient, world: World, who: str | None, path: str, expected: int
+) -> None:
     body = offer_body() if path == OFFERS else need_body()
     owner = "inst-a" if path == OFFERS else "ent-a"
     if who in ("admin", "broker"):
@@ -124,10 +147,18 @@ def test_members_cannot_create_for_another_organization(client: TestClient, worl
 
 
 @pytest.mark.parametrize("path", [OFFERS, NEEDS])
-@pytest.mark.parametrize(("who", "expected"), [
-    (None, 401), ("inst-b", 403), ("ent-b", 403), ("inst-a", "owner"), ("ent-a", "owner"),
-    ("broker", 200), ("admin", 200),
-])
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        (None, 401),
+        ("inst-b", 403),
+        ("ent-b", 403),
+        ("inst-a", "owner"),
+        ("ent-a", "owner"),
+        ("broker", 200),
+        ("admin", 200),
+    ],
+)
 def test_write_permissions_on_existing_listing(
     client: TestClient, world: World, path: str, who: str | None, expected: int | str
 ) -> None:
@@ -144,16 +175,19 @@ def test_write_permissions_on_existing_listing(
     assert still_there == (404 if expected == 200 else 200)
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"sector": "space_mining"}, "sector"),
-    ({"trl": 12}, "trl"),
-    ({"trl": 0}, "trl"),
-    ({"title": "   "}, "title"),
-    ({"description": "x" * 1_000_000}, "description"),
-    ({"price_min": 10, "price_max": 5}, "price"),
-    ({"currency": "EUR"}, "currency"),
-    ({"colour": "blue"}, "colour"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"sector": "space_mining"}, "sector"),
+        ({"trl": 12}, "trl"),
+        ({"trl": 0}, "trl"),
+        ({"title": "   "}, "title"),
+        ({"description": "x" * 1_000_000}, "description"),
+        ({"price_min": 10, "price_max": 5}, "price"),
+        ({"currency": "EUR"}, "currency"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
 def test_bad_offer_input_is_a_422_with_a_readable_message(
     client: TestClient, world: World, overrides: dict, field: str
 ) -> None:
@@ -165,8 +199,9 @@ def test_bad_offer_input_is_a_422_with_a_readable_message(
 
 
 def test_malformed_json_and_bad_patch(client: TestClient, world: World) -> None:
-    response = client.post(OFFERS, content=b'{"title": ', headers={**world.auth("inst-a"),
-                                                                   "Content-Type": "application/json"})
+    response = client.post(
+        OFFERS, content=b'{"title": ', headers={**world.auth("inst-a"), "Content-Type": "application/json"}
+    )
     assert response.status_code == 422
     assert "JSON" in response.json()["error"]["message"]
     offer = create(client, world, "inst-a", OFFERS, offer_body())

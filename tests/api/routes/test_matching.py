@@ -34,10 +34,22 @@ def test_new_offer_is_searchable_within_a_second(client: TestClient, world: Worl
 
 
 def test_search_without_diacritics_and_matched_terms(client: TestClient, world: World) -> None:
-    post(client, world, "inst-a", OFFERS, offer_body(title="Xử lý nước thải dệt nhuộm",
-                                                     description="Công nghệ xử lý nước thải cho nhà máy dệt."))
-    post(client, world, "inst-b", OFFERS, offer_body(title="Robot hàn ống", description="Robot hàn tự động.",
-                                                     sector="robotics"))
+    post(
+        client,
+        world,
+        "inst-a",
+        OFFERS,
+        offer_body(
+            title="Xử lý nước thải dệt nhuộm", description="Công nghệ xử lý nước thải cho nhà máy dệt."
+        ),
+    )
+    post(
+        client,
+        world,
+        "inst-b",
+        OFFERS,
+        offer_body(title="Robot hàn ống", description="Robot hàn tự động.", sector="robotics"),
+    )
     settle(client)
     body = client.get("/api/v1/search/offers", params={"q": "xu ly nuoc thai"}).json()
     top = body["items"][0]
@@ -48,11 +60,17 @@ def test_search_without_diacritics_and_matched_terms(client: TestClient, world: 
 
 def test_filters_apply_inside_retrieval_so_pages_are_full(client: TestClient, world: World) -> None:
     for i in range(12):
-        post(client, world, "inst-a", OFFERS, offer_body(title=f"Cảm biến độ mặn số {i}", trl=3 + i % 6,
-                                                         language="vi" if i % 2 else "en"))
+        post(
+            client,
+            world,
+            "inst-a",
+            OFFERS,
+            offer_body(title=f"Cảm biến độ mặn số {i}", trl=3 + i % 6, language="vi" if i % 2 else "en"),
+        )
     settle(client)
-    page = client.get("/api/v1/search/offers", params={"q": "cảm biến", "trl_min": 6, "language": "vi",
-                                                       "limit": 3}).json()
+    page = client.get(
+        "/api/v1/search/offers", params={"q": "cảm biến", "trl_min": 6, "language": "vi", "limit": 3}
+    ).json()
     assert len(page["items"]) == 3
     assert all(item["offer"]["trl"] >= 6 and item["offer"]["language"] == "vi" for item in page["items"])
     assert page["total"] == sum(1 for i in range(12) if 3 + i % 6 >= 6 and i % 2)
@@ -91,7 +109,13 @@ def test_brokers_only_needs_in_matches_and_search(client: TestClient, world: Wor
     settle(client)
     assert client.get(f"{NEEDS}/{secret['id']}/matches").status_code == 404
     assert client.get(f"{NEEDS}/{secret['id']}/matches", headers=world.auth("broker")).status_code == 200
-    for who, visible in ((None, False), ("inst-a", False), ("ent-b", False), ("broker", True), ("ent-a", True)):
+    for who, visible in (
+        (None, False),
+        ("inst-a", False),
+        ("ent-b", False),
+        ("broker", True),
+        ("ent-a", True),
+    ):
         headers = world.auth(who) if who else {}
         matched = client.get(f"{OFFERS}/{offer['id']}/matches", headers=headers).json()["items"]
         found = client.get("/api/v1/search/needs", params={"q": "irrigation durian"}, headers=headers).json()

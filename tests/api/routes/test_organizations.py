@@ -10,22 +10,37 @@ ORGS = "/api/v1/organizations"
 
 
 def test_staff_register_organizations_members_cannot(client: TestClient, world: World) -> None:
-    body = {"slug": "vast", "name": "Viện Hàn lâm", "kind": "research_institute", "region": "ha_noi",
-            "webhook_url": "http://127.0.0.1:9/hook"}
+    body = {
+        "slug": "vast",
+        "name": "Viện Hàn lâm",
+        "kind": "research_institute",
+        "region": "ha_noi",
+        "webhook_url": "http://127.0.0.1:9/hook",
+    }
     assert client.post(ORGS, json=body).status_code == 401
     assert client.post(ORGS, json=body, headers=world.auth("inst-a")).status_code == 403
     created = client.post(ORGS, json=body, headers=world.auth("broker"))
     assert created.status_code == 201
     assert client.post(ORGS, json=body, headers=world.auth("admin")).status_code == 409  # duplicate slug
-    assert client.post(ORGS, json={**body, "slug": "x", "kind": "startup"},
-                       headers=world.auth("admin")).status_code == 422
+    assert (
+        client.post(
+            ORGS, json={**body, "slug": "x", "kind": "startup"}, headers=world.auth("admin")
+        ).status_code
+        == 422
+    )
 
 
 def test_webhook_url_is_visible_to_owner_and_staff_only(client: TestClient, world: World) -> None:
     org_id = world.org["ent-a"]
     hook = "http://127.0.0.1:9/hook"
-    assert client.patch(f"{ORGS}/{org_id}", json={"webhook_url": hook}, headers=world.auth("ent-b")).status_code == 403
-    assert client.patch(f"{ORGS}/{org_id}", json={"webhook_url": hook}, headers=world.auth("ent-a")).status_code == 200
+    assert (
+        client.patch(f"{ORGS}/{org_id}", json={"webhook_url": hook}, headers=world.auth("ent-b")).status_code
+        == 403
+    )
+    assert (
+        client.patch(f"{ORGS}/{org_id}", json={"webhook_url": hook}, headers=world.auth("ent-a")).status_code
+        == 200
+    )
     assert client.get(f"{ORGS}/{org_id}").json()["webhook_url"] is None
     assert client.get(f"{ORGS}/{org_id}", headers=world.auth("ent-a")).json()["webhook_url"] == hook
     assert client.get(f"{ORGS}/{org_id}", headers=world.auth("broker")).json()["webhook_url"] == hook
@@ -39,7 +54,14 @@ def test_only_admins_issue_keys_and_keys_work(client: TestClient, world: World) 
     created = client.post("/api/v1/api-keys", json=body, headers=world.auth("admin"))
     assert created.status_code == 201
     key = created.json()["key"]
-    need = {"title": "t", "description": "d", "sector": "ai", "min_trl": 3, "region": "ha_noi", "language": "en"}
+    need = {
+        "title": "t",
+        "description": "d",
+        "sector": "ai",
+        "min_trl": 3,
+        "region": "ha_noi",
+        "language": "en",
+    }
     response = client.post("/api/v1/needs", json=need, headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 201
     assert response.json()["organization_id"] == world.org["ent-b"]
