@@ -16,7 +16,7 @@ from api.runtime import Runtime
 from api.suggestions import SuggestionWorker
 from api.webhooks import WebhookDeliverer
 from core.settings import Settings, get_settings
-from indexes.encoder import build_encoder
+from indexes.encoder import Encoder, build_encoder
 from matcher.registry import active_ranker
 from matcher.service import build_matcher
 from models.base import make_engine, make_session_factory
@@ -27,14 +27,14 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime:
     """Migrate the store, load the encoder and indexes, and bring the indexes in line with the store."""
     engine = make_engine(settings.sqlalchemy_url)
     upgrade(engine)
     session_factory = make_session_factory(engine)
     change_feed = ListingChangeFeed()
     change_feed.attach(session_factory)
-    encoder = build_encoder(settings)
+    encoder = encoder or build_encoder(settings)
     index_sync = build_index_sync(settings=settings, encoder=encoder, session_factory=session_factory)
     report = index_sync.reconcile(show_progress=True)
     log.info("indexes checked against the store: %s", report)
@@ -63,12 +63,13 @@ def build_runtime(settings: Settings) -> Runtime:
     return runtime
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> FastAPI:
+    """The application; `encoder` lets tests share one loaded model across apps."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = build_runtime(settings)
+        runtime = build_runtime(settings, encoder)
         app.state.runtime = runtime
         try:
             yield

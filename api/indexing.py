@@ -13,9 +13,7 @@ from indexes.catalog import ListingIndex
 from indexes.documents import IndexDocument, listing_text
 from indexes.encoder import Encoder
 from indexes.sync import DocumentLoader, IndexSync
-from models.listings import Need, Offer
-
-LISTING_MODELS: dict[str, type[Offer] | type[Need]] = {"offers": Offer, "needs": Need}
+from models.listings import LISTING_MODELS
 
 
 def document_loader(session_factory: sessionmaker[Session]) -> DocumentLoader:

@@ -50,14 +50,14 @@ def _scoring(result: ScoredListing) -> Scoring:
 
 
 def rank_pairs(
-    *, matcher: Matcher, session: Session, kind: str, row: Need | Offer, allowed_ids: set[int], k: int
+    *, matcher: Matcher, session: Session, row: Need | Offer, allowed_ids: set[int], k: int
 ) -> list[tuple[int, Scoring]]:
-    """The top `k` counterparts of a need (kind "needs") or an offer, each with its Scoring."""
+    """The top `k` counterparts of a need or an offer, each with its Scoring."""
     source = StoreRecords(session)
-    if kind == "needs":
+    if isinstance(row, Need):
         results = matcher.match_need(
             need=need_record(row),
-            allowed_offer_ids=allowed_ids,  # type: ignore[arg-type]
+            allowed_offer_ids=allowed_ids,
             source=source,
             viewer=ENGINE_VIEWER,
             k=k,
@@ -66,7 +66,7 @@ def rank_pairs(
     else:
         results = matcher.match_offer(
             offer=offer_record(row),
-            allowed_need_ids=allowed_ids,  # type: ignore[arg-type]
+            allowed_need_ids=allowed_ids,
             source=source,
             viewer=ENGINE_VIEWER,
             k=k,
@@ -77,7 +77,7 @@ def rank_pairs(
 
 def score_pair(*, matcher: Matcher, session: Session, need: Need, offer: Offer) -> Scoring | None:
     """The engine's view of one pair a broker proposes, or None when the offer is not searchable."""
-    scored = rank_pairs(matcher=matcher, session=session, kind="needs", row=need, allowed_ids={offer.id}, k=1)
+    scored = rank_pairs(matcher=matcher, session=session, row=need, allowed_ids={offer.id}, k=1)
     return scored[0][1] if scored else None
 
 
@@ -175,7 +175,6 @@ class SuggestionWorker:
             ranked = rank_pairs(
                 matcher=self.matcher,
                 session=session,
-                kind=kind,
                 row=row,
                 allowed_ids=allowed,
                 k=self.settings.suggestion_top_k,

@@ -9,6 +9,7 @@ for every query.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy.special import expit
@@ -81,7 +82,7 @@ class MatchRanker(ClassifierMixin, BaseEstimator):
         without = z - self.coef_ * (x - reference)
         return np.asarray(expit(z) - expit(without))
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         return tags

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -214,7 +214,7 @@ class Matcher:
         self,
         pairs: Sequence[tuple[FusedCandidate, NeedRecord, OfferRecord]],
         *,
-        other_side,  # type: ignore[no-untyped-def]
+        other_side: Callable[[tuple[FusedCandidate, NeedRecord, OfferRecord]], ListingRecord],
         query: ListingRecord,
         viewer: Viewer,
         k: int,

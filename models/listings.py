@@ -47,6 +47,11 @@ class ListingColumns:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    @property
+    def confidentiality(self) -> Confidentiality:
+        """Offers are always public once published; needs override this with a column."""
+        return Confidentiality.PUBLIC
+
     @declared_attr
     def organization_id(cls) -> Mapped[int]:
         return mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
@@ -66,10 +71,6 @@ class Offer(ListingColumns, Base):
     price_min: Mapped[int | None] = mapped_column(BigInteger)
     price_max: Mapped[int | None] = mapped_column(BigInteger)
 
-    @property
-    def confidentiality(self) -> Confidentiality:
-        return Confidentiality.PUBLIC
-
 
 class Need(ListingColumns, Base):
     """A problem an enterprise wants solved by a technology."""
@@ -80,16 +81,18 @@ class Need(ListingColumns, Base):
     budget_min: Mapped[int | None] = mapped_column(BigInteger)
     budget_max: Mapped[int | None] = mapped_column(BigInteger)
     deadline: Mapped[date | None] = mapped_column()
-    confidentiality: Mapped[Confidentiality] = mapped_column(  # type: ignore[assignment]
+    confidentiality: Mapped[Confidentiality] = mapped_column(
         enum_column(Confidentiality, 16), default=Confidentiality.PUBLIC
     )
 
 
 Listing = Offer | Need
+# The two sides of the exchange by their table (and URL) name.
+LISTING_MODELS: dict[str, type[Offer] | type[Need]] = {"offers": Offer, "needs": Need}
 ListingT = TypeVar("ListingT", bound=ListingColumns)
 
 
-def trl_column(model: type[Offer] | type[Need]) -> Any:
+def trl_column(model: type[Any]) -> Any:
     """The TRL an offer has, or the minimum TRL a need asks for."""
     return Offer.trl if model is Offer else Need.min_trl
 
@@ -124,7 +127,7 @@ def _visible_to(query: Select[Any], model: type[Offer] | type[Need], viewer: Vie
     return query.where(public)
 
 
-def _filtered(model: type[Offer] | type[Need], filters: ListingFilters, viewer: Viewer) -> Select[Any]:
+def _filtered(model: type[Any], filters: ListingFilters, viewer: Viewer) -> Select[Any]:
     query = _visible_to(select(model), model, viewer)
     trl = trl_column(model)
     if filters.sectors:

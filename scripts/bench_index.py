@@ -260,7 +260,7 @@ def print_table(rows: list[dict[str, str]]) -> None:
     print(flush=True)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=1000, help="single-query searches per size")
@@ -273,7 +273,7 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", choices=get_args(Backend), default=list(get_args(Backend)))
     parser.add_argument("--repeats", type=int, default=3, help="encoder runs per backend; medians shown")
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     settings = get_settings()

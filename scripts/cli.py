@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -265,6 +264,14 @@ def evaluate(
     typer.echo(json.dumps(results) if as_json else format_table(results))
 
 
+@app.command("bench-index", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_index(ctx: typer.Context) -> None:
+    """Vector index and encoder benchmark; options as `python -m scripts.bench_index --help`."""
+    from scripts.bench_index import main as run_benchmark
+
+    run_benchmark(list(ctx.args))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
@@ -287,4 +294,4 @@ def main() -> None:  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -25,7 +25,7 @@ DEMO_KEYS: dict[Role, tuple[str, str]] = {
 def load_demo(*, session: Session, data_dir: Path = DEMO_DIR) -> dict[str, ImportReport]:
     """Load organizations, offers and needs (idempotent: refs and slugs are upserted) and the demo keys."""
     reports = {
-        kind: import_file(session=session, path=data_dir / f"{kind}.jsonl", kind=kind)  # type: ignore[arg-type]
+        kind: import_file(session=session, path=data_dir / f"{kind}.jsonl", kind=kind)
         for kind in ("organizations", "offers", "needs")
     }
     for kind, report in reports.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -83,7 +84,7 @@ def evaluate_demo(*, encoder: Encoder, settings: Settings) -> dict[str, dict[str
         qrels = _demo_qrels()
         with factory() as session:
             need_id = {row.external_ref: row.id for row in _all(session, Need)}
-            ref_of = {row.id: row.external_ref for row in _all(session, Offer)}
+            ref_of = {row.id: row.external_ref or "" for row in _all(session, Offer)}
             source = StoreRecords(session)
             for need_ref in qrels:
                 need = source.needs([need_id[need_ref]])[need_id[need_ref]]
@@ -103,7 +104,7 @@ def evaluate_demo(*, encoder: Encoder, settings: Settings) -> dict[str, dict[str
     return {name: evaluate_run(run, qrels) for name, run in runs.items()}
 
 
-def _all(session: Session, model: type[Offer] | type[Need]) -> list[Offer] | list[Need]:
+def _all(session: Session, model: type[Offer] | type[Need]) -> list[Any]:
     ids = listing_ids_by_status(session=session, model=model)
     return list(get_listings(session=session, model=model, ids=list(ids)).values())
 

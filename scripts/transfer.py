@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.schemas.listings import NeedFields, OfferFields, Ref
 from api.schemas.organizations import OrganizationCreate
-from models.listings import Need, Offer, create_listing, update_listing
+from models.listings import LISTING_MODELS, Need, Offer, create_listing, update_listing
 from models.organizations import Organization, create_organization, get_organization_by_slug
 
 Kind = Literal["offers", "needs", "organizations"]
@@ -44,7 +44,6 @@ ROW_SCHEMAS: dict[str, type[BaseModel]] = {
     "needs": NeedRow,
     "organizations": OrganizationCreate,
 }
-MODELS: dict[str, type[Offer] | type[Need]] = {"offers": Offer, "needs": Need}
 
 
 @dataclass
@@ -152,12 +151,14 @@ def _write(session: Session, kind: Kind, parsed: BaseModel, report: ImportReport
                 setattr(existing_org, name, value)
             report.updated += 1
         return
-    model = MODELS[kind]
+    model = LISTING_MODELS[kind]
     organization = get_organization_by_slug(session=session, slug=values.pop("org"))
     assert organization is not None  # checked while validating
     ref = values.pop("ref")
     values["organization_id"] = organization.id
-    existing = session.scalar(select(model).where(model.external_ref == ref)) if ref else None
+    existing = cast(
+        "Offer | Need | None", session.scalar(select(model).where(model.external_ref == ref)) if ref else None
+    )
     if existing is None:
         create_listing(session=session, model=model, values={**values, "external_ref": ref})
         report.created += 1
@@ -174,9 +175,10 @@ def export_rows(*, session: Session, kind: Kind) -> Iterator[dict[str, Any]]:
                 mode="json"
             )
         return
-    model = MODELS[kind]
+    model = LISTING_MODELS[kind]
     fields = ROW_SCHEMAS[kind].model_fields
-    for row in session.scalars(select(model).order_by(model.id)).unique():
+    rows = cast("Iterable[Offer | Need]", session.scalars(select(model).order_by(model.id)).unique())
+    for row in rows:
         values = {name: getattr(row, name) for name in fields if hasattr(row, name)}
         values.update(org=row.organization.slug, ref=row.external_ref)
         yield ROW_SCHEMAS[kind].model_validate(values).model_dump(mode="json")

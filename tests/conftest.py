@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+# Tests never touch the network; set before anything imports huggingface_hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -63,3 +64,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def bundled_encoder(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The real bundled model, loaded once per test session for the integration tests."""
+    # Imported here so that HF_HUB_OFFLINE above is set before huggingface_hub reads it.
+    from indexes.encoder import SentenceEncoder
+
+    return SentenceEncoder(
+        model_name="all-MiniLM-L6-v2", backend="torch", cache_dir=tmp_path_factory.mktemp("models")
+    )

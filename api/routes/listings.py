@@ -115,7 +115,7 @@ def listing_router(kind: ListingKind) -> APIRouter:
             raise ForbiddenError(f"Only {row.organization.name} or a broker may change this {kind.name}.")
         return row
 
-    @router.get("", response_model=Page[kind.read], summary=f"List {kind.name}s")
+    @router.get("", response_model=Page[kind.read], summary=f"List {kind.name}s")  # type: ignore[name-defined]
     def list_listings(
         session: SessionDep,
         viewer: ViewerDep,
@@ -136,7 +136,7 @@ def listing_router(kind: ListingKind) -> APIRouter:
         return {"items": rows, "total": total, "offset": offset, "limit": limit}
 
     @router.post("", response_model=kind.read, status_code=201, summary=f"Create a {kind.name}")
-    def create_listing(body: kind.create, session: SessionDep, viewer: Annotated[Viewer, writer]) -> Any:
+    def create_listing(body: kind.create, session: SessionDep, viewer: Annotated[Viewer, writer]) -> Any:  # type: ignore[name-defined]
         values = body.model_dump()
         values["organization_id"] = owner_for_new_listing(viewer, values.pop("organization_id"))
         row = listing_service.create_listing(session=session, model=model, values=values)
@@ -149,7 +149,10 @@ def listing_router(kind: ListingKind) -> APIRouter:
 
     @router.patch("/{listing_id}", response_model=kind.read, summary=f"Change a {kind.name}")
     def update_listing(
-        listing_id: int, body: kind.update, session: SessionDep, viewer: Annotated[Viewer, writer]
+        listing_id: int,
+        body: kind.update,
+        session: SessionDep,
+        viewer: Annotated[Viewer, writer],  # type: ignore[name-defined]
     ) -> Any:
         row = writable(session, listing_id, viewer)
         listing_service.update_listing(session=session, row=row, values=merged_values(kind, row, body))

@@ -4,10 +4,10 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.deps import MatcherDep, SessionDep, ViewerDep, forbid_unknown_query
-from api.indexing import LISTING_MODELS
 from api.records import StoreRecords, need_record, offer_record
 from api.routes.listings import ListingQuery, ListingQueryDep
 from api.schemas.listings import NeedRead, OfferRead
@@ -15,7 +15,15 @@ from api.schemas.matches import NeedResults, OfferResults
 from core.access import Viewer
 from core.taxonomy import ListingStatus
 from matcher.service import Matcher, ScoredListing
-from models.listings import ListingFilters, Need, Offer, get_listing, get_listings, visible_ids
+from models.listings import (
+    LISTING_MODELS,
+    ListingFilters,
+    Need,
+    Offer,
+    get_listing,
+    get_listings,
+    visible_ids,
+)
 
 _PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
 router = APIRouter(dependencies=[Depends(forbid_unknown_query)])
@@ -25,7 +33,9 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 K = Annotated[int, Query(ge=1, le=100, description="How many matches (default 10, max 100)")]
 
 
-def _hits(results: list[ScoredListing], rows: dict[int, Any], key: str, read: type) -> list[dict[str, Any]]:
+def _hits(
+    results: list[ScoredListing], rows: dict[int, Any], key: str, read: type[BaseModel]
+) -> list[dict[str, Any]]:
     return [
         {
             "score": r.score,

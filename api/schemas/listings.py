@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -82,7 +82,7 @@ def partial(model: type[BaseModel], name: str) -> type[Strict]:
     """The same fields, all optional: the body of a PATCH. Cross-field rules are checked after merging."""
     fields: dict[str, Any] = {
         field_name: (
-            (Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation) | None,
+            Optional[Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation],
             None,
         )
         for field_name, info in model.model_fields.items()

@@ -1,7 +1,7 @@
 """Alembic environment: uses the connection handed over by models.migrate, or the configured URL."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 import models.tables  # noqa: F401  (registers every table on the metadata)
 from models.base import Base
@@ -20,7 +20,7 @@ def run_migrations() -> None:
         _run(connection)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
