@@ -150,9 +150,9 @@ def listing_router(kind: ListingKind) -> APIRouter:
     @router.patch("/{listing_id}", response_model=kind.read, summary=f"Change a {kind.name}")
     def update_listing(
         listing_id: int,
-        body: kind.update,
+        body: kind.update,  # type: ignore[name-defined]
         session: SessionDep,
-        viewer: Annotated[Viewer, writer],  # type: ignore[name-defined]
+        viewer: Annotated[Viewer, writer],
     ) -> Any:
         row = writable(session, listing_id, viewer)
         listing_service.update_listing(session=session, row=row, values=merged_values(kind, row, body))

@@ -82,7 +82,8 @@ def partial(model: type[BaseModel], name: str) -> type[Strict]:
     """The same fields, all optional: the body of a PATCH. Cross-field rules are checked after merging."""
     fields: dict[str, Any] = {
         field_name: (
-            Optional[Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation],
+            # Optional[...] rather than `| None`: the annotation is a runtime value here, not a type.
+            Optional[Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation],  # noqa: UP045
             None,
         )
         for field_name, info in model.model_fields.items()
