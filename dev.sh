@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's two commands on a fresh machine (Python 3.11 and pip are all it needs):
 #   ./dev.sh run    install everything, load the demo data and serve the API on http://127.0.0.1:8000
-#   ./dev.sh test   install everything and run the test suite
+#   ./dev.sh test   install everything, lint (ruff, mypy) and run the test suite
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -34,6 +34,8 @@ case "${1:-}" in
         install
         shift
         export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+        "$VENV/bin/ruff" check .
+        "$VENV/bin/mypy"
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     *)

@@ -9,8 +9,6 @@ matches are shown or sent, never here.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -23,6 +21,7 @@ from api.records import StoreRecords, need_record, offer_record
 from core.access import Viewer
 from core.settings import Settings
 from core.taxonomy import ListingStatus, Role
+from core.workers import ChangeQueue
 from matcher.features import FEATURE_NAMES
 from matcher.service import Matcher, ScoredListing
 from models.base import transaction, utcnow
@@ -34,7 +33,6 @@ log = logging.getLogger(__name__)
 # The engine looks at the exchange as a broker does.
 ENGINE_VIEWER = Viewer(role=Role.BROKER)
 _PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
-_STOP = ("", -1)
 
 
 def _scoring(result: ScoredListing) -> Scoring:
@@ -53,25 +51,14 @@ def rank_pairs(
     *, matcher: Matcher, session: Session, row: Need | Offer, allowed_ids: set[int], k: int
 ) -> list[tuple[int, Scoring]]:
     """The top `k` counterparts of a need or an offer, each with its Scoring."""
-    source = StoreRecords(session)
-    if isinstance(row, Need):
-        results = matcher.match_need(
-            need=need_record(row),
-            allowed_offer_ids=allowed_ids,
-            source=source,
-            viewer=ENGINE_VIEWER,
-            k=k,
-            now=utcnow(),
-        )
-    else:
-        results = matcher.match_offer(
-            offer=offer_record(row),
-            allowed_need_ids=allowed_ids,
-            source=source,
-            viewer=ENGINE_VIEWER,
-            k=k,
-            now=utcnow(),
-        )
+    results = matcher.match(
+        need_record(row) if isinstance(row, Need) else offer_record(row),
+        allowed_ids=allowed_ids,
+        source=StoreRecords(session),
+        viewer=ENGINE_VIEWER,
+        k=k,
+        now=utcnow(),
+    )
     return [(result.id, _scoring(result)) for result in results]
 
 
@@ -90,48 +77,26 @@ class SuggestionWorker:
         self.settings = settings
         self.session_factory = session_factory
         self.matcher = matcher
-        self._queue: queue.Queue[tuple[str, int]] = queue.Queue()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._thread: threading.Thread | None = None
+        self._changes = ChangeQueue(name="suggestions", handle=self.process)
         self.totals: Counter[str] = Counter()
 
     def notify(self, changes: Iterable[tuple[str, int]]) -> None:
         """Queue listings that became searchable (an IndexSync.on_applied listener; must not block)."""
-        for change in changes:
-            if change[0] in ("needs", "offers"):
-                self._idle.clear()
-                self._queue.put(change)
+        self._changes.put(change for change in changes if change[0] in ("needs", "offers"))
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="suggestions", daemon=True)
-            self._thread.start()
+        self._changes.start()
 
     def close(self) -> None:
         """Finish what is queued and stop."""
-        if self._thread is not None:
-            self._queue.put(_STOP)
-            self._thread.join(timeout=60)
-            self._thread = None
+        self._changes.close()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every queued listing has been matched (tests and the CLI use this)."""
-        return self._idle.wait(timeout)
+        return self._changes.wait_idle(timeout)
 
     def health(self) -> dict[str, int]:
-        return {"queued": self._queue.qsize(), **self.totals}
-
-    def _run(self) -> None:
-        while True:
-            batch = {self._queue.get()}
-            while not self._queue.empty():
-                batch.add(self._queue.get_nowait())
-            self.process(change for change in batch if change != _STOP)
-            if self._queue.empty():
-                self._idle.set()
-            if _STOP in batch:
-                return
+        return {"queued": self._changes.qsize(), **self.totals}
 
     def process(self, changes: Iterable[tuple[str, int]]) -> Counter[str]:
         """Suggest matches for each listing, in a transaction per listing: a failure costs one listing."""

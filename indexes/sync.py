@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 
+from core.workers import ChangeQueue
 from indexes.catalog import ListingIndex
 from indexes.documents import IndexDocument
 
@@ -17,7 +16,6 @@ log = logging.getLogger(__name__)
 # (kind, ids or None for all) -> the indexable documents among them; a listing that is
 # missing from the answer (deleted, archived, draft) must leave the index.
 DocumentLoader = Callable[[str, Collection[int] | None], dict[int, IndexDocument]]
-_STOP = ("", -1)
 
 
 class IndexSync:
@@ -39,12 +37,11 @@ class IndexSync:
         self.load_documents = load_documents
         self.save_interval = save_interval
         self.checkpoint_every = checkpoint_every
-        self._queue: queue.Queue[tuple[str, int]] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._changes = ChangeQueue(
+            name="index-sync", handle=self.apply, tick=self._save, tick_interval=save_interval
+        )
         self._dirty: set[str] = set()
         self._last_save = time.monotonic()
-        self._idle = threading.Event()
-        self._idle.set()
         self._listeners: list[Callable[[set[tuple[str, int]]], None]] = []
 
     # --- full checks -------------------------------------------------------------------------
@@ -77,52 +74,23 @@ class IndexSync:
 
     def notify(self, changes: Iterable[tuple[str, int]]) -> None:
         """Queue changed listings; called after their transaction committed."""
-        for change in changes:
-            if change[0] in self.indexes:
-                self._idle.clear()
-                self._queue.put(change)
+        self._changes.put(change for change in changes if change[0] in self.indexes)
 
     def on_applied(self, listener: Callable[[set[tuple[str, int]]], None]) -> None:
         """Call `listener` with the changes once they are searchable (the suggestion worker uses this)."""
         self._listeners.append(listener)
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="index-sync", daemon=True)
-            self._thread.start()
+        self._changes.start()
 
     def close(self) -> None:
         """Apply what is queued, save, and stop the worker."""
-        if self._thread is not None:
-            self._queue.put(_STOP)
-            self._thread.join(timeout=60)
-            self._thread = None
+        self._changes.close()
         self._save(force=True)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every queued change is applied (tests and the CLI use this)."""
-        return self._idle.wait(timeout)
-
-    def _run(self) -> None:
-        while True:
-            try:
-                first = self._queue.get(timeout=self.save_interval)
-            except queue.Empty:
-                self._save()
-                continue
-            batch = [first]
-            while not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            stop = _STOP in batch
-            try:
-                self.apply([change for change in batch if change != _STOP])
-            except Exception:  # the next reconcile repairs; the worker must keep following changes
-                log.exception("applying %d listing change(s) to the indexes failed", len(batch))
-            if self._queue.empty():
-                self._idle.set()
-            self._save()
-            if stop:
-                return
+        return self._changes.wait_idle(timeout)
 
     def apply(self, changes: Iterable[tuple[str, int]]) -> None:
         by_kind: dict[str, set[int]] = defaultdict(set)

@@ -37,7 +37,9 @@ class CachedEncoder:
         return self._cached("p", list(texts), lambda: self.encoder.encode_passages(texts, show_progress=True))
 
     def _cached(self, side: str, texts: list[str], encode: Callable[[], np.ndarray]) -> np.ndarray:
-        digest = hashlib.sha256(f"{self.encoder.model_name}\x00{side}\x00".encode())
+        # The backend is part of the key: int8 and fp32 vectors of one model differ.
+        backend = getattr(self.encoder, "backend", "")
+        digest = hashlib.sha256(f"{self.encoder.model_name}\x00{backend}\x00{side}\x00".encode())
         for text in texts:
             digest.update(text.encode() + b"\x00")
         path = self.cache_dir / f"{digest.hexdigest()[:24]}.npy"

@@ -170,17 +170,7 @@ class Matcher:
         now: datetime | None = None,
     ) -> list[ScoredListing]:
         """The offers best able to solve `need`."""
-        fused = self.candidates_for(
-            kind="offers",
-            text=query_text(need),
-            allowed_ids=allowed_offer_ids,
-            vector=self._own_vector("needs", need),
-        )
-        offers = source.offers([candidate.id for candidate in fused])
-        pairs = [(candidate, need, offers[candidate.id]) for candidate in fused if candidate.id in offers]
-        return self._rank(
-            pairs, other_side=lambda pair: pair[2], query=need, viewer=viewer, k=k, now=now, kind="offers"
-        )
+        return self.match(need, allowed_ids=allowed_offer_ids, source=source, viewer=viewer, k=k, now=now)
 
     def match_offer(
         self,
@@ -193,16 +183,44 @@ class Matcher:
         now: datetime | None = None,
     ) -> list[ScoredListing]:
         """The needs `offer` could solve."""
+        return self.match(offer, allowed_ids=allowed_need_ids, source=source, viewer=viewer, k=k, now=now)
+
+    def match(
+        self,
+        listing: NeedRecord | OfferRecord,
+        *,
+        allowed_ids: Collection[int] | None,
+        source: RecordSource,
+        viewer: Viewer,
+        k: int = 10,
+        now: datetime | None = None,
+    ) -> list[ScoredListing]:
+        """Listings of the other side for `listing`: candidates, hard rules, ranker, explanations."""
+        is_need = isinstance(listing, NeedRecord)
+        own, other = ("needs", "offers") if is_need else ("offers", "needs")
         fused = self.candidates_for(
-            kind="needs",
-            text=query_text(offer),
-            allowed_ids=allowed_need_ids,
-            vector=self._own_vector("offers", offer),
+            kind=other,
+            text=query_text(listing),
+            allowed_ids=allowed_ids,
+            vector=self._own_vector(own, listing),
         )
-        needs = source.needs([candidate.id for candidate in fused])
-        pairs = [(candidate, needs[candidate.id], offer) for candidate in fused if candidate.id in needs]
+        ids = [candidate.id for candidate in fused]
+        found: Mapping[int, ListingRecord] = source.offers(ids) if is_need else source.needs(ids)
+        pairs = [
+            (candidate, listing, found[candidate.id])
+            if is_need
+            else (candidate, found[candidate.id], listing)
+            for candidate in fused
+            if candidate.id in found
+        ]
         return self._rank(
-            pairs, other_side=lambda pair: pair[1], query=offer, viewer=viewer, k=k, now=now, kind="needs"
+            pairs,  # type: ignore[arg-type]
+            other_side=(lambda pair: pair[2]) if is_need else (lambda pair: pair[1]),
+            query=listing,
+            viewer=viewer,
+            k=k,
+            now=now,
+            kind=other,
         )
 
     def _own_vector(self, kind: str, record: ListingRecord) -> np.ndarray | None:
