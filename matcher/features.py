@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.taxonomy import REGION_PARENT, VND_PER_USD, Currency, Region, sector_relatedness
+from matcher.fusion import FusedCandidate
 from matcher.records import NeedRecord, OfferRecord
 
-# Order of the feature vector the ranker sees; "text" comes from retrieval, the rest from here.
-FEATURE_NAMES = ("text", "lexical", "dense", "sector", "trl", "budget", "transfer", "region", "freshness")
+# Order of the feature vector the ranker sees: retrieval's text features, then the structured ones.
+TEXT_FEATURES = ("text", "lexical", "dense")
+FEATURE_NAMES = (*TEXT_FEATURES, "sector", "trl", "budget", "transfer", "region", "freshness")
 # What a feature is worth when nothing is known: neither a reason for nor against a match.
 NEUTRAL = 0.5
 
@@ -26,6 +28,11 @@ class Feature:
     value: float
     reason: str
     would_qualify: str | None = None
+
+
+def text_features(candidate: FusedCandidate) -> list[float]:
+    """The retrieval part of a pair's feature vector, in TEXT_FEATURES order."""
+    return [candidate.score, candidate.lexical, candidate.dense]
 
 
 def _in_vnd(amount: int, currency: Currency) -> float:

@@ -14,7 +14,7 @@ from core.settings import Settings
 from core.taxonomy import ListingStatus
 from indexes.documents import IndexDocument, listing_text
 from indexes.text import matched_terms
-from matcher.features import FEATURE_NAMES, NEUTRAL, Feature, compatibility
+from matcher.features import FEATURE_NAMES, NEUTRAL, TEXT_FEATURES, Feature, compatibility, text_features
 from matcher.fusion import AdaptiveFusion, FusedCandidate
 from matcher.ranker import MatchRanker
 from matcher.records import ListingRecord, NeedRecord, OfferRecord, RecordSource
@@ -250,12 +250,7 @@ class Matcher:
         structured = [compatibility(need, offer, now=now) for _candidate, need, offer in kept]
         matrix = np.array(
             [
-                [
-                    candidate.score,
-                    candidate.lexical,
-                    candidate.dense,
-                    *(feature.value for feature in features),
-                ]
+                [*text_features(candidate), *(feature.value for feature in features)]
                 for (candidate, _need, _offer), features in zip(kept, structured, strict=True)
             ]
         )
@@ -294,7 +289,7 @@ class Matcher:
         text_effect = FeatureEffect(
             "text",
             round(float(x[0]), 4),
-            round(float(named["text"] + named["lexical"] + named["dense"]), 4),
+            round(float(sum(named[name] for name in TEXT_FEATURES)), 4),
             "how well the texts match (keywords and meaning)",
         )
         return Explanation(

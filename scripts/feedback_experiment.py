@@ -25,17 +25,17 @@ from core.settings import Settings
 from indexes.encoder import build_encoder
 from matcher.beir import BeirDataset, load_beir
 from matcher.evaluation import CachedEncoder, Candidates, retrieve_candidates
-from matcher.features import FEATURE_NAMES, NEUTRAL
+from matcher.features import FEATURE_NAMES, NEUTRAL, TEXT_FEATURES, text_features
 from matcher.fusion import AdaptiveFusion, FusedCandidate
 from matcher.metrics import ndcg_at_k
-from matcher.ranker import MatchRanker, default_ranker
+from matcher.ranker import DEFAULT_INTERCEPT, DEFAULT_WEIGHTS, MatchRanker, default_ranker
 from matcher.registry import active_ranker, train_and_promote
 
 
 def feature_rows(fused: Sequence[FusedCandidate]) -> np.ndarray:
     """The ranker's input for text-only pairs: retrieval scores, every structured feature neutral."""
-    structured = [NEUTRAL] * (len(FEATURE_NAMES) - 3)
-    return np.array([[c.score, c.lexical, c.dense, *structured] for c in fused], dtype=float)
+    structured = [NEUTRAL] * (len(FEATURE_NAMES) - len(TEXT_FEATURES))
+    return np.array([[*text_features(c), *structured] for c in fused], dtype=float)
 
 
 @dataclass(frozen=True)
@@ -178,9 +178,10 @@ def main() -> None:
             flush=True,
         )
         learned[name] = first.ranker
-    print("\nlearned text weights (default: text 5.0, lexical 0.0, dense 0.0, intercept -4.6)")
+    defaults = ", ".join(f"{f} {DEFAULT_WEIGHTS[f]:+.2f}" for f in TEXT_FEATURES)
+    print(f"\nlearned text weights (default: {defaults}, intercept {DEFAULT_INTERCEPT:+.2f})")
     for name, ranker in learned.items():
-        weights = ", ".join(f"{f} {w:+.2f}" for f, w in zip(FEATURE_NAMES[:3], ranker.coef_[:3], strict=True))
+        weights = ", ".join(f"{f} {w:+.2f}" for f, w in zip(TEXT_FEATURES, ranker.coef_, strict=False))
         print(f"  {name}: {weights}, intercept {ranker.intercept_:+.2f}")
 
 

@@ -21,10 +21,9 @@ from api.webhooks import WebhookDeliverer
 from core.access import Viewer
 from core.settings import Settings
 from core.taxonomy import OrgKind, Region, Role
-from models.base import make_engine, make_session_factory, transaction
+from models.base import transaction
 from models.listings import Need, Offer, create_listing
 from models.matches import Match, MatchStatus, Scoring, record_suggestion, transition
-from models.migrate import upgrade
 from models.organizations import create_organization
 from models.outbox import Notification, NotificationStatus
 
@@ -88,14 +87,6 @@ def receiver() -> Iterator[Receiver]:
     server = Receiver()
     yield server
     server.close()
-
-
-@pytest.fixture
-def factory(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def introduce_one_pair(factory: sessionmaker[Session], url: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.access import Viewer
 from core.taxonomy import Confidentiality, OrgKind, Region, Role
-from models.base import make_engine, make_session_factory, transaction, utcnow
+from models.base import transaction, utcnow
 from models.errors import ConflictError, InvalidError
 from models.listings import Need, Offer, create_listing, update_listing
 from models.matches import (
@@ -27,7 +26,6 @@ from models.matches import (
     record_suggestion,
     transition,
 )
-from models.migrate import upgrade
 from models.organizations import create_organization
 from models.outbox import (
     Notification,
@@ -39,14 +37,6 @@ from models.outbox import (
 )
 
 BROKER = Viewer(role=Role.BROKER, api_key_id=7)
-
-
-@pytest.fixture
-def factory(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def org(session: Session, slug: str, kind: OrgKind, webhook: bool = True) -> int:

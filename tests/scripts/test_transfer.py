@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.taxonomy import OrgKind, Region
-from models.base import make_engine, make_session_factory, transaction
+from models.base import transaction
 from models.listings import Offer
-from models.migrate import upgrade
 from models.organizations import create_organization
 from scripts.transfer import export_rows, import_file, write_rows
 
@@ -34,10 +34,7 @@ GOOD = {
 
 
 @pytest.fixture
-def session(database_url: str):  # type: ignore[no-untyped-def]
-    engine = make_engine(database_url)
-    upgrade(engine)
-    factory = make_session_factory(engine)
+def session(factory: sessionmaker[Session]) -> Iterator[Session]:
     with transaction(factory) as setup:
         create_organization(
             session=setup,
@@ -50,7 +47,6 @@ def session(database_url: str):  # type: ignore[no-untyped-def]
         )
     with factory() as test_session:
         yield test_session
-    engine.dispose()
 
 
 def write_jsonl(path: Path, rows: list[object]) -> Path:

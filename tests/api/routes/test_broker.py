@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,16 +17,15 @@ MATCHES = "/api/v1/matches"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(settings: Settings) -> Settings:
     """The real background workers, with delays short enough for a test."""
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        embedding_model="fake:64",
-        background_workers=True,
-        webhook_poll_seconds=0.05,
-        webhook_base_delay_seconds=0.05,
-        webhook_timeout_seconds=2.0,
+    return settings.model_copy(
+        update={
+            "background_workers": True,
+            "webhook_poll_seconds": 0.05,
+            "webhook_base_delay_seconds": 0.05,
+            "webhook_timeout_seconds": 2.0,
+        }
     )
 
 
