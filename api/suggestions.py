@@ -26,7 +26,7 @@ from matcher.features import FEATURE_NAMES
 from matcher.service import Matcher, ScoredListing
 from models.base import transaction, utcnow
 from models.listings import ListingFilters, Need, Offer, get_listings, visible_ids
-from models.matches import Scoring, record_suggestion
+from models.matches import Scoring, record_suggestion, withdraw_suggestions
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,8 @@ class SuggestionWorker:
         with transaction(self.session_factory) as session:
             row = session.get(Need, listing_id) if kind == "needs" else session.get(Offer, listing_id)
             if row is None or row.status != ListingStatus.PUBLISHED:
-                return outcomes
+                withdrawn = withdraw_suggestions(session=session, kind=kind, listing_id=listing_id)
+                return Counter({"withdrawn": withdrawn}) if withdrawn else outcomes
             allowed = visible_ids(session=session, model=other, filters=_PUBLISHED, viewer=ENGINE_VIEWER)
             ranked = rank_pairs(
                 matcher=self.matcher,

@@ -68,7 +68,6 @@ class Settings(BaseSettings):
         default=True, description="Run the index, suggestion and webhook workers in the API process."
     )
 
-    max_description_chars: int = Field(default=20_000, ge=100)
 
     @field_validator("data_dir")
     @classmethod

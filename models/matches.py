@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, func, or_, select
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, delete, func, or_, select
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
 from core.access import Viewer, can_see
@@ -367,6 +367,24 @@ def create_match(
     session.flush()
     _add_event(session, match, to=MatchStatus.ACCEPTED, actor=actor, note=note)
     return match
+
+
+def _of_listing(kind: str, listing_id: int) -> Any:
+    return (Match.need_id if kind == "needs" else Match.offer_id) == listing_id
+
+
+def withdraw_suggestions(*, session: Session, kind: str, listing_id: int) -> int:
+    """Drop the undecided suggestions of a listing that left the exchange; decided pairs stay."""
+    result = session.execute(
+        delete(Match).where(_of_listing(kind, listing_id), Match.status == MatchStatus.SUGGESTED)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def decided_match_count(*, session: Session, kind: str, listing_id: int) -> int:
+    """Matches of a listing that brokers have acted on: their history must not vanish with it."""
+    query = select(func.count()).where(_of_listing(kind, listing_id), Match.status != MatchStatus.SUGGESTED)
+    return int(session.scalar(query) or 0)
 
 
 def record_suggestion(

@@ -22,8 +22,9 @@ from api.schemas.listings import (
 from core.access import Viewer, can_write
 from core.taxonomy import IPStatus, Language, ListingStatus, Region, Role, Sector, TransferType
 from models import listings as listing_service
-from models.errors import ForbiddenError, InvalidError
+from models.errors import ConflictError, ForbiddenError, InvalidError
 from models.listings import ListingFilters, Need, Offer
+from models.matches import decided_match_count
 
 SortKey = Literal[
     "id", "-id", "created_at", "-created_at", "updated_at", "-updated_at", "title", "-title", "trl", "-trl"
@@ -168,7 +169,12 @@ def listing_router(kind: ListingKind) -> APIRouter:
 
     @router.delete("/{listing_id}", status_code=204, summary=f"Delete a {kind.name}")
     def delete_listing(listing_id: int, session: SessionDep, viewer: Annotated[Viewer, writer]) -> Response:
-        listing_service.delete_listing(session=session, row=writable(session, listing_id, viewer))
+        row = writable(session, listing_id, viewer)
+        if decided_match_count(session=session, kind=f"{kind.name}s", listing_id=listing_id):
+            raise ConflictError(
+                f"This {kind.name} has matches brokers have acted on; archive it instead so their history stays."
+            )
+        listing_service.delete_listing(session=session, row=row)
         session.commit()
         return Response(status_code=204)
 

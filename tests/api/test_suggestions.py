@@ -65,6 +65,31 @@ def publish(client: TestClient, world: World) -> tuple[dict, dict]:
     return offer, need
 
 
+def test_leaving_the_exchange_withdraws_open_suggestions_but_keeps_decisions(
+    client: TestClient, world: World
+) -> None:
+    offer, need = publish(client, world)
+    second = send(
+        client, world, "inst-b", "/api/v1/offers", offer_body(title="Drip irrigation kit", language="en")
+    )
+    worker = worker_of(client, suggestion_threshold=0.0)
+    worker.process([("needs", need["id"])])
+    decided, _open = matches(client)
+    with transaction(client.app.state.runtime.session_factory) as session:  # type: ignore[attr-defined]
+        match = session.get(Match, decided.id)
+        assert match is not None
+        transition(session=session, match=match, to=MatchStatus.ACCEPTED, actor=BROKER)
+    for listing in (offer, second):
+        client.post(f"/api/v1/offers/{listing['id']}/archive", headers=world.auth("broker"))
+    assert worker.process([("offers", offer["id"]), ("offers", second["id"])]) == {"withdrawn": 1}
+    assert [(m.id, m.status) for m in matches(client)] == [(decided.id, MatchStatus.ACCEPTED)]
+    accepted_offer = offer if decided.offer_id == offer["id"] else second
+    response = client.delete(f"/api/v1/offers/{accepted_offer['id']}", headers=world.auth("broker"))
+    assert response.status_code == 409
+    assert "archive" in response.json()["error"]["message"]
+    assert client.delete(f"/api/v1/needs/{need['id']}", headers=world.auth("broker")).status_code == 409
+
+
 def test_suggestions_store_the_vector_the_ranker_scored(client: TestClient, world: World) -> None:
     offer, need = publish(client, world)
     worker = worker_of(client)
