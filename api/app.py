@@ -36,10 +36,6 @@ def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime
     change_feed.attach(session_factory)
     encoder = encoder or build_encoder(settings)
     index_sync = build_index_sync(settings=settings, encoder=encoder, session_factory=session_factory)
-    report = index_sync.reconcile(show_progress=True)
-    log.info("indexes checked against the store: %s", report)
-    change_feed.subscribe(index_sync.notify)
-    index_sync.start()
     ranker, ranker_version = active_ranker(settings.ranker_dir)
     matcher = build_matcher(
         settings=settings, indexes=index_sync.indexes, ranker=ranker, ranker_version=ranker_version
@@ -60,6 +56,12 @@ def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime
         webhooks.start()
         runtime.components["suggestions"] = suggestions
         runtime.components["webhooks"] = webhooks
+    # After the workers subscribed: listings that changed while the service was down (an import,
+    # a crash) are re-indexed here and then matched like any other change.
+    report = index_sync.reconcile(show_progress=True)
+    log.info("indexes checked against the store: %s", report)
+    change_feed.subscribe(index_sync.notify)
+    index_sync.start()
     return runtime
 
 

@@ -47,8 +47,9 @@ class IndexSync:
     # --- full checks -------------------------------------------------------------------------
 
     def reconcile(self, *, show_progress: bool = False) -> dict[str, tuple[int, int]]:
-        """Make every index equal to the store; returns (re-encoded, removed) per kind."""
+        """Make every index equal to the store and tell listeners what changed; (re-encoded, removed) per kind."""
         report = {}
+        changed: set[tuple[str, int]] = set()
         for kind, index in self.indexes.items():
             documents = self.load_documents(kind, None)
             stale, extra = index.differences({doc_id: doc.fingerprint for doc_id, doc in documents.items()})
@@ -61,8 +62,12 @@ class IndexSync:
             if extra and not stale:
                 index.save()
             report[kind] = (len(stale), len(extra))
+            changed |= {(kind, doc_id) for doc_id in stale | extra}
             if stale or extra:
                 log.info("%s index: %d re-encoded, %d removed", kind, len(stale), len(extra))
+        if changed:
+            for listener in self._listeners:
+                listener(changed)
         return report
 
     def rebuild(self, *, show_progress: bool = False) -> dict[str, tuple[int, int]]:

@@ -43,11 +43,15 @@ def test_reconcile_makes_the_index_equal_to_the_store(tmp_path: Path) -> None:
     store = FakeStore()
     store.docs = {i: f"listing number {i} about drones" for i in range(1, 51)}
     sync = make_sync(tmp_path, store)
+    told: list[set[tuple[str, int]]] = []
+    sync.on_applied(told.append)
     assert sync.reconcile() == {"offers": (50, 0)}
+    assert told == [{("offers", i) for i in range(1, 51)}]
     store.docs[3] = "now about shrimp farming"
     del store.docs[7]
     store.docs[99] = "a new one"
     assert sync.reconcile() == {"offers": (2, 1)}
+    assert told[-1] == {("offers", 3), ("offers", 7), ("offers", 99)}
     index = sync.indexes["offers"]
     assert index.fingerprints == {i: IndexDocument(i, t).fingerprint for i, t in store.docs.items()}
     assert sync.reconcile() == {"offers": (0, 0)}
