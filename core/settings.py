@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     hnsw_ef_construction: int = Field(default=80, ge=8)
     hnsw_ef_search: int = Field(default=192, ge=8)
 
-    suggestion_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
+    suggestion_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
     suggestion_top_k: int = Field(default=10, ge=1, le=100)
     suggestion_strong_threshold: float | None = Field(
         default=None,

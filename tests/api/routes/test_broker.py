@@ -22,6 +22,8 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
             "background_workers": True,
+            # The hash encoder's scores are lower than the real model's; the default is tuned for the latter.
+            "suggestion_threshold": 0.55,
             "webhook_poll_seconds": 0.05,
             "webhook_base_delay_seconds": 0.05,
             "webhook_timeout_seconds": 2.0,
