@@ -17,7 +17,7 @@ install() {
     if [ ! -f "$stamp" ]; then
         "$VENV/bin/python" -m pip install --quiet --upgrade pip
         # Pinned first so that nothing pulls a multi-GB CUDA build; see README "PyTorch".
-        "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
+        "$VENV/bin/python" -m pip install --quiet "torch==2.13.0" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
         "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
         rm -f "$VENV"/.installed-*
         touch "$stamp"
