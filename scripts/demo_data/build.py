@@ -17,6 +17,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from core.taxonomy import VND_PER_USD, Sector
+
 HERE = Path(__file__).resolve().parent
 SRC = HERE / "src"
 
@@ -29,24 +31,7 @@ OFFER_FILES = [
 ]
 NEED_FILES = ["needs_1.txt", "needs_2.txt"]
 
-SECTORS = [
-    "ai",
-    "fintech",
-    "edtech",
-    "3d_printing",
-    "robotics",
-    "smart_agriculture",
-    "environment_water",
-    "biotech_health",
-    "new_materials",
-    "energy",
-    "ict",
-    "food_processing",
-    "mechanical_automation",
-    "electronics",
-    "construction",
-]
-VND_PER_USD = 25_000  # rough rate, only used to describe budget/price gaps in README
+SECTORS = [sector.value for sector in Sector]
 
 
 def fail(msg: str) -> None:

@@ -15,46 +15,28 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-SECTORS = {
-    "ai",
-    "fintech",
-    "edtech",
-    "3d_printing",
-    "robotics",
-    "smart_agriculture",
-    "environment_water",
-    "biotech_health",
-    "new_materials",
-    "energy",
-    "ict",
-    "food_processing",
-    "mechanical_automation",
-    "electronics",
-    "construction",
-}
+from core.taxonomy import (
+    Confidentiality,
+    Currency,
+    IPStatus,
+    Language,
+    ListingStatus,
+    OrgKind,
+    Region,
+    Sector,
+    TransferType,
+)
+
+SECTORS = {sector.value for sector in Sector}
 PRIORITY_SECTORS = {"ai", "fintech", "edtech", "3d_printing", "robotics", "smart_agriculture"}
-ORG_KINDS = {"research_institute", "university", "enterprise", "exchange_operator"}
-REGIONS = {
-    "ho_chi_minh_city",
-    "ha_noi",
-    "da_nang",
-    "hai_phong",
-    "can_tho",
-    "southeast",
-    "mekong_delta",
-    "red_river_delta",
-    "northern_midlands",
-    "central_coast",
-    "central_highlands",
-    "nationwide",
-    "international",
-}
-IP_STATUSES = {"patent", "utility_solution", "pending", "know_how", "software_copyright", "none"}
-TRANSFER_TYPES = {"licence", "assignment", "joint_venture", "consultancy", "co_development"}
-CURRENCIES = {"VND", "USD"}
-LANGUAGES = {"vi", "en"}
-STATUSES = {"draft", "published", "archived"}
-CONFIDENTIALITY = {"public", "brokers_only"}
+ORG_KINDS = {kind.value for kind in OrgKind}
+REGIONS = {region.value for region in Region}
+IP_STATUSES = {status.value for status in IPStatus}
+TRANSFER_TYPES = {transfer.value for transfer in TransferType}
+CURRENCIES = {currency.value for currency in Currency}
+LANGUAGES = {language.value for language in Language}
+STATUSES = {status.value for status in ListingStatus}
+CONFIDENTIALITY = {level.value for level in Confidentiality}
 
 ORG_FIELDS = {"slug", "name", "kind", "region", "website", "contact_email", "webhook_url"}
 OFFER_FIELDS = {
