@@ -11,6 +11,7 @@ import os
 import platform
 import re
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -207,7 +208,9 @@ def export_onnx(model: SentenceTransformer, target: Path, *, quantize: bool) -> 
     support transformers 5, which sentence-transformers 6 requires.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+    # The exporters warn about their own deprecations and tracing internals; nothing for us to act on.
+    with tempfile.TemporaryDirectory(dir=target.parent) as work, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         raw_path, optimised_path, final_path = (Path(work) / name for name in ("raw", "optimised", "final"))
         _export_transformer(model, raw_path)
         _optimise(model, raw_path, optimised_path)

@@ -151,7 +151,7 @@ def test_kill_minus_nine_during_reindex_loses_nothing(tmp_path: Path, seed: int)
         "TECHMATCH_INDEX_CHECKPOINT_EVERY": "300",
     }
     child = subprocess.Popen(
-        [sys.executable, "-c", REINDEX_CHILD], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", REINDEX_CHILD], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 60
     while current_generation(tmp_path / "indexes" / "offers") is None:
