@@ -68,7 +68,6 @@ class Settings(BaseSettings):
         default=True, description="Run the index, suggestion and webhook workers in the API process."
     )
 
-
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
