@@ -20,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from core.settings import Settings
+from indexes.errors import EncoderUnavailableError
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -123,7 +124,16 @@ class SentenceEncoder:
         self.batch_size = batch_size
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
-        self._model: SentenceTransformer = SentenceTransformer(resolve_model_source(model_name), device="cpu")
+        try:
+            self._model: SentenceTransformer = SentenceTransformer(
+                resolve_model_source(model_name), device="cpu"
+            )
+        except OSError as exc:
+            raise EncoderUnavailableError(
+                f"Cannot load the embedding model {model_name!r}: it is neither a local directory nor in the "
+                "local model cache, and model hubs are not reachable. Set TECHMATCH_EMBEDDING_MODEL to a "
+                "sentence-transformers model directory on disk, or to all-MiniLM-L6-v2 (bundled)."
+            ) from exc
         self._model.eval()
         dimension = self._model.get_embedding_dimension()
         if dimension is None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.settings import get_settings
 from core.taxonomy import Role
+from indexes.errors import EncoderUnavailableError
 from models.base import make_engine, make_session_factory, transaction
 from models.migrate import upgrade
 from models.organizations import create_api_key, get_organization_by_slug
@@ -290,7 +291,11 @@ def serve(
 
 
 def main() -> None:  # pragma: no cover
-    app()
+    try:
+        app()
+    except EncoderUnavailableError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -100,3 +100,11 @@ def test_a_failing_onnx_backend_falls_back_to_torch(tmp_path: Path, caplog: pyte
     assert encoder.backend == "torch"
     assert "using torch" in caplog.text
     assert encoder.encode_passages(["heat pump"]).shape == (1, 384)
+
+
+def test_an_unreachable_model_is_a_clear_error(tmp_path: Path) -> None:
+    from indexes.encoder import SentenceEncoder
+    from indexes.errors import EncoderUnavailableError
+
+    with pytest.raises(EncoderUnavailableError, match="TECHMATCH_EMBEDDING_MODEL"):
+        SentenceEncoder(model_name="no-such-org/no-such-model", backend="torch", cache_dir=tmp_path)
