@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -181,6 +181,3 @@ class ListingIndex:
 
     def health(self) -> dict[str, Any]:
         return {"count": len(self), "model": self.encoder.model_name, "vector_index": self.vectors.kind}
-
-
-DocumentLoader = Callable[[str, Collection[int] | None], dict[int, IndexDocument]]

@@ -86,7 +86,6 @@ class Need(ListingColumns, Base):
     )
 
 
-Listing = Offer | Need
 # The two sides of the exchange by their table (and URL) name.
 LISTING_MODELS: dict[str, type[Offer] | type[Need]] = {"offers": Offer, "needs": Need}
 ListingT = TypeVar("ListingT", bound=ListingColumns)
@@ -111,9 +110,6 @@ class ListingFilters:
     statuses: Sequence[ListingStatus] = ()
     organization_id: int | None = None
     exclude_ids: Sequence[int] = field(default_factory=tuple)
-
-
-SORTABLE = ("id", "created_at", "updated_at", "title", "trl")
 
 
 def _visible_to(query: Select[Any], model: type[Offer] | type[Need], viewer: Viewer) -> Select[Any]:
