@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.body_limit import BodySizeLimit
 from api.indexing import build_index_sync
 from api.routes import broker, health, matching, organizations
 from api.routes.listings import NEEDS, OFFERS, listing_router
@@ -87,7 +88,8 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
         description="Offers from research institutes, needs from enterprises, and the matches between them.",
         lifespan=lifespan,
     )
-    errors.install(app)
+    errors.install(app, settings)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router, prefix=API_PREFIX, tags=["health"])
     app.include_router(organizations.router, prefix=API_PREFIX, tags=["organizations"])
     app.include_router(listing_router(OFFERS), prefix=f"{API_PREFIX}/offers", tags=["offers"])

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
+from core.settings import Settings
 from models.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError, StoreError
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,8 @@ HTTP_CODES = {
     409: "conflict",
     413: "too_large",
     422: "invalid",
+    429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -56,14 +61,19 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     )
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Only the first few problems: a body with a million mistakes must not get a million-line answer.
+        found = exc.errors()
         errors = [
             {"loc": list(err.get("loc", ())), "msg": err.get("msg"), "type": err.get("type")}
-            for err in exc.errors()
+            for err in found[: settings.max_reported_errors]
         ]
-        return error_response(422, "invalid", _describe(errors), errors)
+        message = _describe(errors)
+        if len(found) > len(errors):
+            message += f" ({len(found) - len(errors)} more problem(s) not listed)"
+        return error_response(422, "invalid", message, errors)
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -84,6 +94,21 @@ def install(app: FastAPI) -> None:
         log.info("integrity error: %s", exc.orig)
         return error_response(
             409, "conflict", "The change conflicts with existing data (duplicate or missing reference)."
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeoutError)
+    async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # A locked SQLite file, a PostgreSQL lock timeout or a lost connection: retrying later may work.
+        log.warning("database unavailable: %s", exc)
+        runtime = getattr(request.app.state, "runtime", None)
+        if runtime is not None:
+            runtime.store_unavailable_at = time.monotonic()
+        return error_response(
+            503,
+            "unavailable",
+            "The database is busy or unavailable; try again shortly.",
+            headers={"Retry-After": str(settings.store_retry_after_seconds)},
         )
 
     @app.exception_handler(Exception)

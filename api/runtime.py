@@ -22,5 +22,7 @@ class Runtime:
     change_feed: ListingChangeFeed
     index_sync: IndexSync
     matcher: Matcher
-    # Background components with optional `health()` and `close()`, reported by /healthz.
+    # Background components with optional `health()`, `is_alive()` and `close()`, reported by /healthz.
     components: dict[str, Any] = field(default_factory=dict)
+    # When (monotonic) a request last found the database locked or unreachable; /healthz reports it.
+    store_unavailable_at: float | None = None

@@ -95,8 +95,11 @@ class SuggestionWorker:
         """Block until every queued listing has been matched (tests and the CLI use this)."""
         return self._changes.wait_idle(timeout)
 
+    def is_alive(self) -> bool:
+        return self._changes.is_alive()
+
     def health(self) -> dict[str, int]:
-        return {"queued": self._changes.qsize(), **self.totals}
+        return {"queued": self._changes.qsize(), "failures": self._changes.failures, **self.totals}
 
     def process(self, changes: Iterable[tuple[str, int]]) -> Counter[str]:
         """Suggest matches for each listing, in a transaction per listing: a failure costs one listing."""

@@ -92,6 +92,9 @@ class WebhookDeliverer:
                 return False
             time.sleep(0.05)
 
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def health(self) -> dict[str, int]:
         with self.session_factory() as session:
             return count_by_status(session=session)

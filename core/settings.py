@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, IPvAnyNetwork, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -66,6 +66,29 @@ class Settings(BaseSettings):
     )
     background_workers: bool = Field(
         default=True, description="Run the index, suggestion and webhook workers in the API process."
+    )
+
+    # Limits and hardening: what protects the service from bad input, hostile targets and bad days.
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1_024, description="Request bodies past this size are refused (413) unread."
+    )
+    max_reported_errors: int = Field(default=20, ge=1, description="A 422 lists at most this many problems.")
+    health_max_index_lag_seconds: float = Field(
+        default=60.0, gt=0, description="/healthz is degraded when a change waits longer to be indexed."
+    )
+    store_retry_after_seconds: int = Field(
+        default=5, ge=1, description="Retry-After of the 503 sent while the database is locked or down."
+    )
+    webhook_allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description='Non-public networks webhooks may still reach, e.g. ["10.20.0.0/16"] for intranet receivers.',
+    )
+    rate_limits_enabled: bool = Field(default=True, description="Rate-limit search and match requests.")
+    rate_limit_per_key: str = Field(
+        default="600/minute", description="Search and match requests per API key (limits syntax)."
+    )
+    rate_limit_per_address: str = Field(
+        default="600/minute", description="Search and match requests per client address (limits syntax)."
     )
 
     @field_validator("data_dir")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 log = logging.getLogger(__name__)
@@ -17,8 +18,9 @@ class ChangeQueue:
     """Queues (kind, id) changes and hands them to `handle` in batches on one daemon thread.
 
     `tick`, when given, runs after every batch and whenever `tick_interval` seconds pass
-    without one (periodic saves). A failing batch is logged and the thread keeps going:
-    followers of the store repair themselves on the next full check.
+    without one (periodic saves). A failing batch or tick is logged and counted and the
+    thread keeps going: followers of the store repair themselves on the next full check,
+    and a tick that failed (a save) is simply tried again at the next one.
     """
 
     def __init__(
@@ -37,14 +39,29 @@ class ChangeQueue:
         self._idle = threading.Event()
         self._idle.set()
         self._thread: threading.Thread | None = None
+        # When the oldest change not yet handled arrived (monotonic), None while idle.
+        self._pending_since: float | None = None
+        self._pending_lock = threading.Lock()
+        self.failures = 0
 
     def put(self, changes: Iterable[Change]) -> None:
         for change in changes:
-            self._idle.clear()
-            self._queue.put(change)
+            with self._pending_lock:
+                if self._pending_since is None:
+                    self._pending_since = time.monotonic()
+                self._idle.clear()
+                self._queue.put(change)
 
     def qsize(self) -> int:
         return self._queue.qsize()
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def lag_seconds(self) -> float:
+        """How long the oldest change not yet handled has been waiting; 0 when all are handled."""
+        since = self._pending_since
+        return 0.0 if since is None else time.monotonic() - since
 
     def start(self) -> None:
         if self._thread is None:
@@ -77,13 +94,21 @@ class ChangeQueue:
                 if batch:
                     self.handle(batch)
             except Exception:
+                self.failures += 1
                 log.exception("%s: handling %d change(s) failed", self.name, len(batch))
-            if self._queue.empty():
-                self._idle.set()
+            with self._pending_lock:
+                if self._queue.empty():
+                    self._pending_since = None
+                    self._idle.set()
             self._tick()
             if stop:
                 return
 
     def _tick(self) -> None:
-        if self.tick is not None:
+        if self.tick is None:
+            return
+        try:
             self.tick()
+        except Exception:  # e.g. an index save on a full or read-only disk: the next tick tries again
+            self.failures += 1
+            log.exception("%s: periodic work failed", self.name)

@@ -97,6 +97,13 @@ class IndexSync:
         """Block until every queued change is applied (tests and the CLI use this)."""
         return self._changes.wait_idle(timeout)
 
+    def is_alive(self) -> bool:
+        return self._changes.is_alive()
+
+    def lag_seconds(self) -> float:
+        """How long the oldest committed change not yet applied has waited (0: the indexes are current)."""
+        return self._changes.lag_seconds()
+
     def apply(self, changes: Iterable[tuple[str, int]]) -> None:
         by_kind: dict[str, set[int]] = defaultdict(set)
         for kind, doc_id in changes:

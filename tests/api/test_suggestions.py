@@ -212,7 +212,8 @@ def test_train_ranker_waits_for_enough_decisions_then_promotes(
     other = settings.model_copy(update={"data_dir": settings.data_dir.parent / "other"})
     shutil.copytree(settings.ranker_dir, other.ranker_dir)
     with TestClient(create_app(other)) as restarted:
-        assert restarted.get("/api/v1/healthz").json()["ranker_version"] == version
+        health = restarted.get("/api/v1/healthz", headers=world.auth("admin")).json()
+        assert health["ranker_version"] == version
 
 
 def test_suggest_command_recomputes_everything(client: TestClient, world: World, cli_env: CliRunner) -> None:

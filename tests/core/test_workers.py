@@ -46,3 +46,40 @@ def test_tick_runs_after_batches_and_when_idle() -> None:
     assert changes.wait_idle(5)
     changes.close()
     assert len(ticks) > before
+
+
+def test_a_failing_tick_does_not_stop_the_thread() -> None:
+    """A save that fails once (a read-only index folder) must not end indexing until restart."""
+    ticks: list[int] = []
+    handled: list[set[tuple[str, int]]] = []
+
+    def tick() -> None:
+        ticks.append(1)
+        if len(ticks) == 1:
+            raise OSError("read-only file system")
+
+    changes = ChangeQueue(name="test", handle=handled.append, tick=tick, tick_interval=10)
+    changes.start()
+    changes.put([("offers", 1)])
+    assert changes.wait_idle(5)
+    changes.put([("offers", 2)])
+    assert changes.wait_idle(5)
+    assert changes.is_alive()
+    changes.close()
+    assert handled == [{("offers", 1)}, {("offers", 2)}]
+    assert len(ticks) >= 2 and changes.failures == 1
+
+
+def test_lag_is_the_age_of_the_oldest_unhandled_change() -> None:
+    gate = threading.Event()
+    changes = ChangeQueue(name="test", handle=lambda batch: gate.wait(5))
+    assert changes.lag_seconds() == 0.0
+    changes.start()
+    changes.put([("offers", 1)])
+    time.sleep(0.1)
+    assert changes.lag_seconds() >= 0.1
+    gate.set()
+    assert changes.wait_idle(5)
+    assert changes.lag_seconds() == 0.0
+    changes.close()
+    assert not changes.is_alive()

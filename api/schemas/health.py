@@ -1,0 +1,17 @@
+"""The body of /healthz: a status for everyone, the details behind it for staff."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+
+class HealthRead(BaseModel):
+    status: Literal["ok", "degraded"]
+    # Staff only: index counts and worker counters say how many hidden listings exist.
+    problems: list[str] | None = None
+    database: str | None = None
+    indexes: dict[str, Any] | None = None
+    ranker_version: str | None = None
+    workers: dict[str, Any] | None = None
