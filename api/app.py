@@ -30,7 +30,7 @@ API_PREFIX = "/api/v1"
 
 def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime:
     """Migrate the store, load the encoder and indexes, and bring the indexes in line with the store."""
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url, lock_timeout_seconds=settings.database_lock_timeout_seconds)
     upgrade(engine)
     session_factory = make_session_factory(engine)
     change_feed = ListingChangeFeed()

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
+from api.schemas.common import ErrorResponse
 from core.settings import Settings
 from models.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError, StoreError
 
@@ -37,6 +38,27 @@ HTTP_CODES = {
     429: "rate_limited",
     503: "unavailable",
 }
+
+
+ERROR_DESCRIPTIONS = {
+    401: "No valid API key (the key is unknown or revoked, or the action needs one)",
+    403: "Your role or organization may not do this",
+    404: "No such thing, or you may not see it",
+    409: "The change conflicts with the current state",
+    413: "The request body is larger than the limit",
+    422: "Invalid input: a field, a query parameter or an unknown key",
+    429: "Too many requests; wait for Retry-After seconds",
+    503: "The database is busy or unavailable; retry after Retry-After seconds",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error codes an operation can answer, all in the one error shape."""
+    return {code: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
+
+
+# What any route may answer: a bad key, bad input, a busy database.
+COMMON_ERRORS = error_responses(401, 422, 503)
 
 
 def error_response(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.taxonomy import Confidentiality, ListingStatus, Role
+from core.taxonomy import Confidentiality, ListingStatus, OrgKind, Role
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,25 @@ def can_write(viewer: Viewer, *, organization_id: int) -> bool:
     return viewer.is_staff or (
         viewer.organization_id is not None and viewer.organization_id == organization_id
     )
+
+
+# Which kinds of organization may hold keys of each role; staff keys may also belong to none.
+ROLE_ORGANIZATION_KINDS: dict[Role, tuple[OrgKind, ...]] = {
+    Role.ADMIN: (OrgKind.EXCHANGE_OPERATOR,),
+    Role.BROKER: (OrgKind.EXCHANGE_OPERATOR,),
+    Role.INSTITUTE_MEMBER: (OrgKind.RESEARCH_INSTITUTE, OrgKind.UNIVERSITY),
+    Role.ENTERPRISE_MEMBER: (OrgKind.ENTERPRISE,),
+}
+
+
+def key_problem(role: Role, organization_kind: OrgKind | None) -> str | None:
+    """Why a key of `role` may not belong to an organization of this kind (None: it may)."""
+    kinds = ROLE_ORGANIZATION_KINDS[role]
+    if organization_kind is None:
+        if role in (Role.ADMIN, Role.BROKER):
+            return None
+        return f"A {role.value} key needs an organization_id."
+    if organization_kind not in kinds:
+        allowed = " or ".join(kind.value for kind in kinds)
+        return f"A {role.value} key must belong to a {allowed}, not a {organization_kind.value}."
+    return None

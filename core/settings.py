@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     health_max_index_lag_seconds: float = Field(
         default=60.0, gt=0, description="/healthz is degraded when a change waits longer to be indexed."
     )
+    database_lock_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="A statement waiting longer for a database lock fails (503)."
+    )
     store_retry_after_seconds: int = Field(
         default=5, ge=1, description="Retry-After of the 503 sent while the database is locked or down."
     )

@@ -30,11 +30,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> Engine:
-    """Engine for `url`; SQLite gets its directory created, foreign keys and WAL for concurrent readers."""
+def make_engine(url: str, *, lock_timeout_seconds: float = 5.0) -> Engine:
+    """Engine for `url`; SQLite gets its directory created, foreign keys and WAL for concurrent readers.
+
+    A statement waiting longer than `lock_timeout_seconds` for a lock fails (the API answers 503)
+    instead of holding its request, and a worker thread, indefinitely.
+    """
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, pool_pre_ping=True)
+    timeout_ms = max(1, int(lock_timeout_seconds * 1000))
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -42,8 +47,18 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
             cursor.close()
+
+    elif engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _postgres_lock_timeout(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"SET lock_timeout = {timeout_ms}")
+            cursor.close()
+            # Committed, or the rollback that returns the connection to the pool would undo it.
+            dbapi_connection.commit()
 
     return engine
 

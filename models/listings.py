@@ -22,7 +22,7 @@ from core.taxonomy import (
     TransferType,
 )
 from models.base import Base, utcnow
-from models.errors import ConflictError, NotFoundError
+from models.errors import ConflictError, InvalidError, NotFoundError
 from models.organizations import Organization, enum_column
 
 
@@ -203,7 +203,21 @@ def get_listings(*, session: Session, model: type[ListingT], ids: Sequence[int])
     return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids))).unique()}
 
 
+def check_organizations(*, session: Session, values: dict[str, Any]) -> None:
+    """The owner and the excluded organizations must exist: a listing may not point at nothing."""
+    wanted = set(values.get("excluded_organization_ids") or ())
+    if values.get("organization_id") is not None:
+        wanted.add(values["organization_id"])
+    if not wanted:
+        return
+    found = set(session.scalars(select(Organization.id).where(Organization.id.in_(wanted))))
+    missing = sorted(wanted - found)
+    if missing:
+        raise InvalidError(f"No organization with id {', '.join(map(str, missing))}.")
+
+
 def create_listing(*, session: Session, model: type[ListingT], values: dict[str, Any]) -> ListingT:
+    check_organizations(session=session, values=values)
     if values.get("external_ref") and session.scalar(
         select(model.id).where(model.external_ref == values["external_ref"])
     ):
@@ -215,6 +229,7 @@ def create_listing(*, session: Session, model: type[ListingT], values: dict[str,
 
 
 def update_listing(*, session: Session, row: ListingT, values: dict[str, Any]) -> ListingT:
+    check_organizations(session=session, values=values)
     for name, value in values.items():
         setattr(row, name, value)
     row.updated_at = utcnow()

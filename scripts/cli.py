@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 from sqlalchemy.orm import Session
 
+from core.access import key_problem
 from core.settings import get_settings
 from core.taxonomy import Role
 from indexes.errors import EncoderUnavailableError
@@ -116,16 +117,16 @@ def create_key(
 ) -> None:
     """Issue an API key; the key is printed once and stored only as a hash."""
     with store() as session:
-        organization_id = None
+        organization = None
         if org is not None:
             organization = get_organization_by_slug(session=session, slug=org)
             if organization is None:
                 raise typer.BadParameter(f"no organization with slug {org!r}", param_hint="--org")
-            organization_id = organization.id
-        elif role in (Role.INSTITUTE_MEMBER, Role.ENTERPRISE_MEMBER):
-            raise typer.BadParameter("members belong to an organization", param_hint="--org")
+        problem = key_problem(role, organization.kind if organization else None)
+        if problem:
+            raise typer.BadParameter(problem, param_hint="--org")
         _api_key, raw_key = create_api_key(
-            session=session, role=role, name=name, organization_id=organization_id
+            session=session, role=role, name=name, organization_id=organization.id if organization else None
         )
     typer.echo(raw_key)
 

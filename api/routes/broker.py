@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from api.deps import MatcherDep, SessionDep, StaffDep, forbid_unknown_query
+from api.errors import COMMON_ERRORS, error_responses
+from api.params import IdPath, IdQuery, LimitQuery, OffsetQuery
 from api.schemas.matches_workflow import (
     BrokerStats,
     MatchCreate,
@@ -28,9 +30,11 @@ from models import matches as match_service
 from models.matches import MatchFilters, MatchStatus
 from models.outbox import NotificationStatus, list_notifications
 
-router = APIRouter(dependencies=[Depends(forbid_unknown_query)])
+# Every route here is staff only (403 for others).
+router = APIRouter(
+    dependencies=[Depends(forbid_unknown_query)], responses={**COMMON_ERRORS, **error_responses(403)}
+)
 Score = Annotated[float | None, Query(ge=0.0, le=1.0)]
-Id = Annotated[int | None, Query(ge=1)]
 MatchSort = Literal["-score", "score", "created_at", "-created_at"]
 
 
@@ -42,12 +46,12 @@ def list_matches(
     sector: Annotated[list[Sector] | None, Query(description="The need's sector; repeat for several")] = None,
     score_min: Score = None,
     score_max: Score = None,
-    need_id: Id = None,
-    offer_id: Id = None,
-    organization_id: Annotated[int | None, Query(ge=1, description="Either side's organization")] = None,
+    need_id: IdQuery = None,
+    offer_id: IdQuery = None,
+    organization_id: Annotated[IdQuery, Query(description="Either side's organization")] = None,
     sort: Annotated[MatchSort, Query(description="score or age (created_at: oldest first)")] = "-score",
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: OffsetQuery = 0,
+    limit: LimitQuery = 20,
 ) -> dict[str, Any]:
     if score_min is not None and score_max is not None and score_min > score_max:
         raise HTTPException(422, f"score_min ({score_min}) is greater than score_max ({score_max}).")
@@ -66,7 +70,13 @@ def list_matches(
     return {"items": [match_view(row) for row in rows], "total": total, "offset": offset, "limit": limit}
 
 
-@router.post("/matches", response_model=MatchRead, status_code=201, summary="Add a match the engine missed")
+@router.post(
+    "/matches",
+    response_model=MatchRead,
+    status_code=201,
+    summary="Add a match the engine missed",
+    responses=error_responses(404, 409, 413),
+)
 def create_match(
     body: MatchCreate, session: SessionDep, staff: StaffDep, matcher: MatcherDep
 ) -> dict[str, Any]:
@@ -79,15 +89,25 @@ def create_match(
     return match_view(match)
 
 
-@router.get("/matches/{match_id}", response_model=MatchDetail, summary="A match and the alerts it caused")
-def read_match(match_id: int, session: SessionDep, _staff: StaffDep) -> dict[str, Any]:
+@router.get(
+    "/matches/{match_id}",
+    response_model=MatchDetail,
+    summary="A match and the alerts it caused",
+    responses=error_responses(404),
+)
+def read_match(match_id: IdPath, session: SessionDep, _staff: StaffDep) -> dict[str, Any]:
     match = match_service.get_match(session=session, match_id=match_id)
     notifications, _total = list_notifications(session=session, match_id=match_id, limit=100)
     return {**match_view(match), "notifications": notifications}
 
 
-@router.post("/matches/{match_id}/review", response_model=MatchRead, summary="Accept or reject a suggestion")
-def review_match(match_id: int, body: ReviewBody, session: SessionDep, staff: StaffDep) -> dict[str, Any]:
+@router.post(
+    "/matches/{match_id}/review",
+    response_model=MatchRead,
+    summary="Accept or reject a suggestion",
+    responses=error_responses(404, 409, 413),
+)
+def review_match(match_id: IdPath, body: ReviewBody, session: SessionDep, staff: StaffDep) -> dict[str, Any]:
     match = match_service.get_match(session=session, match_id=match_id, lock=True)
     to = MatchStatus.ACCEPTED if body.decision == "accept" else MatchStatus.REJECTED
     match_service.transition(
@@ -98,10 +118,13 @@ def review_match(match_id: int, body: ReviewBody, session: SessionDep, staff: St
 
 
 @router.post(
-    "/matches/{match_id}/transition", response_model=MatchRead, summary="Move a match along the pipeline"
+    "/matches/{match_id}/transition",
+    response_model=MatchRead,
+    summary="Move a match along the pipeline",
+    responses=error_responses(404, 409, 413),
 )
 def transition_match(
-    match_id: int, body: TransitionBody, session: SessionDep, staff: StaffDep
+    match_id: IdPath, body: TransitionBody, session: SessionDep, staff: StaffDep
 ) -> dict[str, Any]:
     match = match_service.get_match(session=session, match_id=match_id, lock=True)
     match_service.transition(
@@ -111,8 +134,13 @@ def transition_match(
     return match_view(match)
 
 
-@router.get("/matches/{match_id}/history", response_model=list[MatchEventRead], summary="Every status change")
-def match_history(match_id: int, session: SessionDep, _staff: StaffDep) -> Any:
+@router.get(
+    "/matches/{match_id}/history",
+    response_model=list[MatchEventRead],
+    summary="Every status change",
+    responses=error_responses(404),
+)
+def match_history(match_id: IdPath, session: SessionDep, _staff: StaffDep) -> Any:
     match_service.get_match(session=session, match_id=match_id)
     return match_service.match_history(session=session, match_id=match_id)
 
@@ -122,10 +150,10 @@ def notifications(
     session: SessionDep,
     _staff: StaffDep,
     status: NotificationStatus | None = None,
-    organization_id: Id = None,
-    match_id: Id = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    organization_id: IdQuery = None,
+    match_id: IdQuery = None,
+    offset: OffsetQuery = 0,
+    limit: LimitQuery = 50,
 ) -> dict[str, Any]:
     rows, total = list_notifications(
         session=session,

@@ -8,6 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from api.deps import SessionDep, ViewerDep, forbid_unknown_query, require_roles
+from api.errors import COMMON_ERRORS, error_responses
+from api.params import IdPath, IdQuery, LimitQuery, OffsetQuery
 from api.schemas.common import Page
 from api.schemas.listings import (
     NeedCreate,
@@ -18,6 +20,7 @@ from api.schemas.listings import (
     OfferFields,
     OfferRead,
     OfferUpdate,
+    listing_view,
 )
 from core.access import Viewer, can_write
 from core.taxonomy import IPStatus, Language, ListingStatus, Region, Role, Sector, TransferType
@@ -61,7 +64,7 @@ class ListingQuery:
         region: Annotated[list[Region] | None, Query()] = None,
         language: Annotated[list[Language] | None, Query()] = None,
         status: Annotated[list[ListingStatus] | None, Query()] = None,
-        organization_id: Annotated[int | None, Query(ge=1)] = None,
+        organization_id: IdQuery = None,
     ) -> None:
         if trl_min is not None and trl_max is not None and trl_min > trl_max:
             raise HTTPException(422, f"trl_min ({trl_min}) is greater than trl_max ({trl_max}).")
@@ -106,7 +109,7 @@ def merged_values(kind: ListingKind, row: Offer | Need, patch: BaseModel) -> dic
 
 
 def listing_router(kind: ListingKind) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(forbid_unknown_query)])
+    router = APIRouter(dependencies=[Depends(forbid_unknown_query)], responses=COMMON_ERRORS)
     model = kind.model
     writer = require_roles(Role.ADMIN, Role.BROKER, kind.member_role)
 
@@ -121,8 +124,8 @@ def listing_router(kind: ListingKind) -> APIRouter:
         session: SessionDep,
         viewer: ViewerDep,
         query: ListingQueryDep,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        offset: OffsetQuery = 0,
+        limit: LimitQuery = 20,
         sort: SortKey = "-created_at",
     ) -> dict[str, Any]:
         rows, total = listing_service.list_listings(
@@ -134,23 +137,41 @@ def listing_router(kind: ListingKind) -> APIRouter:
             limit=limit,
             sort=sort,
         )
-        return {"items": rows, "total": total, "offset": offset, "limit": limit}
+        items = [listing_view(kind.read, row, viewer) for row in rows]
+        return {"items": items, "total": total, "offset": offset, "limit": limit}
 
-    @router.post("", response_model=kind.read, status_code=201, summary=f"Create a {kind.name}")
+    @router.post(
+        "",
+        response_model=kind.read,
+        status_code=201,
+        summary=f"Create a {kind.name}",
+        responses=error_responses(403, 409, 413),
+    )
     def create_listing(body: kind.create, session: SessionDep, viewer: Annotated[Viewer, writer]) -> Any:  # type: ignore[name-defined]
         values = body.model_dump()
         values["organization_id"] = owner_for_new_listing(viewer, values.pop("organization_id"))
         row = listing_service.create_listing(session=session, model=model, values=values)
         session.commit()
-        return row
+        return listing_view(kind.read, row, viewer)
 
-    @router.get("/{listing_id}", response_model=kind.read, summary=f"Read a {kind.name}")
-    def read_listing(listing_id: int, session: SessionDep, viewer: ViewerDep) -> Any:
-        return listing_service.get_listing(session=session, model=model, listing_id=listing_id, viewer=viewer)
+    @router.get(
+        "/{listing_id}",
+        response_model=kind.read,
+        summary=f"Read a {kind.name}",
+        responses=error_responses(404),
+    )
+    def read_listing(listing_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
+        row = listing_service.get_listing(session=session, model=model, listing_id=listing_id, viewer=viewer)
+        return listing_view(kind.read, row, viewer)
 
-    @router.patch("/{listing_id}", response_model=kind.read, summary=f"Change a {kind.name}")
+    @router.patch(
+        "/{listing_id}",
+        response_model=kind.read,
+        summary=f"Change a {kind.name}",
+        responses=error_responses(403, 404, 409, 413),
+    )
     def update_listing(
-        listing_id: int,
+        listing_id: IdPath,
         body: kind.update,  # type: ignore[name-defined]
         session: SessionDep,
         viewer: Annotated[Viewer, writer],
@@ -158,17 +179,29 @@ def listing_router(kind: ListingKind) -> APIRouter:
         row = writable(session, listing_id, viewer)
         listing_service.update_listing(session=session, row=row, values=merged_values(kind, row, body))
         session.commit()
-        return row
+        return listing_view(kind.read, row, viewer)
 
-    @router.post("/{listing_id}/archive", response_model=kind.read, summary=f"Archive a {kind.name}")
-    def archive_listing(listing_id: int, session: SessionDep, viewer: Annotated[Viewer, writer]) -> Any:
+    @router.post(
+        "/{listing_id}/archive",
+        response_model=kind.read,
+        summary=f"Archive a {kind.name}",
+        responses=error_responses(403, 404),
+    )
+    def archive_listing(listing_id: IdPath, session: SessionDep, viewer: Annotated[Viewer, writer]) -> Any:
         row = writable(session, listing_id, viewer)
         listing_service.update_listing(session=session, row=row, values={"status": ListingStatus.ARCHIVED})
         session.commit()
-        return row
+        return listing_view(kind.read, row, viewer)
 
-    @router.delete("/{listing_id}", status_code=204, summary=f"Delete a {kind.name}")
-    def delete_listing(listing_id: int, session: SessionDep, viewer: Annotated[Viewer, writer]) -> Response:
+    @router.delete(
+        "/{listing_id}",
+        status_code=204,
+        summary=f"Delete a {kind.name}",
+        responses=error_responses(403, 404, 409),
+    )
+    def delete_listing(
+        listing_id: IdPath, session: SessionDep, viewer: Annotated[Viewer, writer]
+    ) -> Response:
         row = writable(session, listing_id, viewer)
         if decided_match_count(session=session, kind=f"{kind.name}s", listing_id=listing_id):
             raise ConflictError(

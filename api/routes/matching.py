@@ -8,11 +8,15 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.deps import MatcherDep, SessionDep, ViewerDep, forbid_unknown_query
+from api.errors import COMMON_ERRORS, error_responses
+from api.params import IdPath
 from api.records import StoreRecords, need_record, offer_record
 from api.routes.listings import ListingQueryDep
-from api.schemas.listings import NeedRead, OfferRead
+from api.schemas.listings import NeedRead, OfferRead, listing_view
 from api.schemas.matches import NeedResults, OfferResults
+from core.access import Viewer
 from core.taxonomy import ListingStatus
+from indexes.text import analyze
 from matcher.service import ScoredListing
 from models.listings import LISTING_MODELS, ListingFilters, Need, get_listing, get_listings, visible_ids
 
@@ -39,7 +43,14 @@ NEEDS = Side("needs", "need", NeedRead, NeedResults)
 
 
 def _page(
-    results: list[ScoredListing], side: Side, session: Session, *, total: int, offset: int, limit: int
+    results: list[ScoredListing],
+    side: Side,
+    session: Session,
+    viewer: Viewer,
+    *,
+    total: int,
+    offset: int,
+    limit: int,
 ) -> dict[str, Any]:
     rows = get_listings(session=session, model=LISTING_MODELS[side.kind], ids=[r.id for r in results])
     items = [
@@ -47,7 +58,7 @@ def _page(
             "score": r.score,
             "text_score": r.text_score,
             "ranker_version": r.ranker_version,
-            side.key: side.read.model_validate(rows[r.id]),
+            side.key: listing_view(side.read, rows[r.id], viewer),
             "explanation": r.explanation,
         }
         for r in results
@@ -58,7 +69,10 @@ def _page(
 
 def add_search_route(router: APIRouter, side: Side) -> None:
     @router.get(
-        f"/search/{side.kind}", response_model=side.results, summary=f"Search {side.kind} in free text"
+        f"/search/{side.kind}",
+        response_model=side.results,
+        summary=f"Search {side.kind} in free text",
+        responses=error_responses(429),
     )
     def search(
         q: Text,
@@ -69,6 +83,9 @@ def add_search_route(router: APIRouter, side: Side) -> None:
         limit: Limit = 20,
         offset: Offset = 0,
     ) -> dict[str, Any]:
+        if not analyze(q):
+            # Only spaces, punctuation or emoji: nothing to look for, so nothing is found.
+            return {"items": [], "total": 0, "offset": offset, "limit": limit}
         filters = replace(query.filters, statuses=(ListingStatus.PUBLISHED,))
         allowed = visible_ids(
             session=session, model=LISTING_MODELS[side.kind], filters=filters, viewer=viewer
@@ -81,7 +98,7 @@ def add_search_route(router: APIRouter, side: Side) -> None:
             limit=limit,
             offset=offset,
         )
-        return _page(results, side, session, total=total, offset=offset, limit=limit)
+        return _page(results, side, session, viewer, total=total, offset=offset, limit=limit)
 
 
 def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
@@ -89,9 +106,10 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
         f"/{own.kind}/{{listing_id}}/matches",
         response_model=other.results,
         summary=f"{other.kind.capitalize()} that match one of the {own.kind}",
+        responses=error_responses(404, 429),
     )
     def matches(
-        listing_id: int, session: SessionDep, viewer: ViewerDep, matcher: MatcherDep, k: K = 10
+        listing_id: IdPath, session: SessionDep, viewer: ViewerDep, matcher: MatcherDep, k: K = 10
     ) -> Any:
         row = get_listing(
             session=session, model=LISTING_MODELS[own.kind], listing_id=listing_id, viewer=viewer
@@ -106,10 +124,10 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
             viewer=viewer,
             k=k,
         )
-        return _page(results, other, session, total=len(results), offset=0, limit=k)
+        return _page(results, other, session, viewer, total=len(results), offset=0, limit=k)
 
 
-router = APIRouter(dependencies=[Depends(forbid_unknown_query)])
+router = APIRouter(dependencies=[Depends(forbid_unknown_query)], responses=COMMON_ERRORS)
 add_search_route(router, OFFERS)
 add_search_route(router, NEEDS)
 add_match_route(router, NEEDS, OFFERS)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException
 
 from api.deps import AdminDep, SessionDep, StaffDep, ViewerDep, forbid_unknown_query
+from api.errors import COMMON_ERRORS, error_responses
+from api.params import IdPath, LimitQuery, OffsetQuery
 from api.schemas.common import Page
 from api.schemas.organizations import (
     ApiKeyCreate,
@@ -15,13 +17,13 @@ from api.schemas.organizations import (
     OrganizationRead,
     OrganizationUpdate,
 )
-from core.access import Viewer, can_write
+from core.access import Viewer, can_write, key_problem
 from core.taxonomy import OrgKind
 from models import organizations as organization_service
-from models.errors import ForbiddenError
+from models.errors import ForbiddenError, InvalidError
 from models.organizations import Organization
 
-router = APIRouter(dependencies=[Depends(forbid_unknown_query)])
+router = APIRouter(dependencies=[Depends(forbid_unknown_query)], responses=COMMON_ERRORS)
 
 
 def public_view(organization: Organization, viewer: Viewer) -> OrganizationRead:
@@ -37,8 +39,8 @@ def list_organizations(
     session: SessionDep,
     viewer: ViewerDep,
     kind: OrgKind | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: OffsetQuery = 0,
+    limit: LimitQuery = 20,
 ) -> dict[str, Any]:
     rows, total = organization_service.list_organizations(
         session=session, kind=kind, offset=offset, limit=limit
@@ -52,7 +54,11 @@ def list_organizations(
 
 
 @router.post(
-    "/organizations", response_model=OrganizationRead, status_code=201, summary="Register an organization"
+    "/organizations",
+    response_model=OrganizationRead,
+    status_code=201,
+    summary="Register an organization",
+    responses=error_responses(403, 409, 413),
 )
 def create_organization(body: OrganizationCreate, session: SessionDep, viewer: StaffDep) -> OrganizationRead:
     organization = organization_service.create_organization(session=session, values=body.model_dump())
@@ -61,21 +67,29 @@ def create_organization(body: OrganizationCreate, session: SessionDep, viewer: S
 
 
 @router.get(
-    "/organizations/{organization_id}", response_model=OrganizationRead, summary="Read an organization"
+    "/organizations/{organization_id}",
+    response_model=OrganizationRead,
+    summary="Read an organization",
+    responses=error_responses(404),
 )
-def read_organization(organization_id: int, session: SessionDep, viewer: ViewerDep) -> OrganizationRead:
+def read_organization(organization_id: IdPath, session: SessionDep, viewer: ViewerDep) -> OrganizationRead:
     organization = organization_service.get_organization(session=session, organization_id=organization_id)
     return public_view(organization, viewer)
 
 
 @router.patch(
-    "/organizations/{organization_id}", response_model=OrganizationRead, summary="Change an organization"
+    "/organizations/{organization_id}",
+    response_model=OrganizationRead,
+    summary="Change an organization",
+    responses=error_responses(403, 404, 413),
 )
 def update_organization(
-    organization_id: int, body: OrganizationUpdate, session: SessionDep, viewer: ViewerDep
+    organization_id: IdPath, body: OrganizationUpdate, session: SessionDep, viewer: ViewerDep
 ) -> OrganizationRead:
+    if viewer.is_anonymous:
+        raise HTTPException(401, "This action needs an API key.", headers={"WWW-Authenticate": "Bearer"})
     organization = organization_service.get_organization(session=session, organization_id=organization_id)
-    if viewer.is_anonymous or not can_write(viewer, organization_id=organization_id):
+    if not can_write(viewer, organization_id=organization_id):
         raise ForbiddenError("Only the organization's own members or staff may change it.")
     organization_service.update_organization(
         session=session, organization=organization, values=body.model_dump(exclude_unset=True)
@@ -84,10 +98,22 @@ def update_organization(
     return public_view(organization, viewer)
 
 
-@router.post("/api-keys", response_model=ApiKeyCreated, status_code=201, summary="Issue an API key (admin)")
+@router.post(
+    "/api-keys",
+    response_model=ApiKeyCreated,
+    status_code=201,
+    summary="Issue an API key (admin)",
+    responses=error_responses(403, 404, 413),
+)
 def create_api_key(body: ApiKeyCreate, session: SessionDep, _admin: AdminDep) -> ApiKeyCreated:
-    if body.organization_id is not None:
-        organization_service.get_organization(session=session, organization_id=body.organization_id)
+    organization = (
+        None
+        if body.organization_id is None
+        else organization_service.get_organization(session=session, organization_id=body.organization_id)
+    )
+    problem = key_problem(body.role, organization.kind if organization else None)
+    if problem:
+        raise InvalidError(problem)
     api_key, raw_key = organization_service.create_api_key(
         session=session, role=body.role, name=body.name, organization_id=body.organization_id
     )

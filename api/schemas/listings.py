@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from api.schemas.common import Description, Keyword, Strict, Title
+from api.schemas.common import Description, Id, Int, Keyword, Strict, Title, UtcDatetime
+from core.access import Viewer, can_write
 from core.taxonomy import (
     Confidentiality,
     Currency,
@@ -19,8 +20,8 @@ from core.taxonomy import (
     TransferType,
 )
 
-Trl = Annotated[int, Field(ge=1, le=9, description="Technology readiness level, 1 (idea) to 9 (proven)")]
-Amount = Annotated[int, Field(ge=0, le=10**15)]
+Trl = Annotated[Int, Field(ge=1, le=9, description="Technology readiness level, 1 (idea) to 9 (proven)")]
+Amount = Annotated[Int, Field(ge=0, le=10**15)]
 Ref = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
@@ -40,7 +41,7 @@ class ListingFields(Strict):
     region: Region
     language: Language
     status: ListingStatus = ListingStatus.PUBLISHED
-    excluded_organization_ids: list[int] = Field(default_factory=list, max_length=100)
+    excluded_organization_ids: list[Id] = Field(default_factory=list, max_length=100)
 
 
 class OfferFields(ListingFields):
@@ -69,12 +70,12 @@ class NeedFields(ListingFields):
 
 
 class OfferCreate(OfferFields):
-    organization_id: int | None = Field(default=None, description="Defaults to the caller's organization")
+    organization_id: Id | None = Field(default=None, description="Defaults to the caller's organization")
     external_ref: Ref | None = None
 
 
 class NeedCreate(NeedFields):
-    organization_id: int | None = Field(default=None, description="Defaults to the caller's organization")
+    organization_id: Id | None = Field(default=None, description="Defaults to the caller's organization")
     external_ref: Ref | None = None
 
 
@@ -112,8 +113,8 @@ class ListingReadFields(BaseModel):
     language: Language
     status: ListingStatus
     excluded_organization_ids: list[int] = []
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
     @model_validator(mode="before")
     @classmethod
@@ -139,3 +140,12 @@ class NeedRead(ListingReadFields):
     budget_max: int | None
     deadline: date | None
     confidentiality: Confidentiality
+
+
+def listing_view(read: type[BaseModel], row: Any, viewer: Viewer) -> ListingReadFields:
+    """A listing as `viewer` may see it: whom the owner refuses to deal with is for the owner and staff."""
+    view = read.model_validate(row)
+    assert isinstance(view, ListingReadFields)
+    if not can_write(viewer, organization_id=view.organization_id):
+        view.excluded_organization_ids = []
+    return view

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
-from api.schemas.common import Strict
+from api.schemas.common import CleanText, Id, Strict, UtcDatetime
 from api.schemas.matches import ExplanationRead
 from core.taxonomy import Confidentiality, Sector
 from models.matches import TRANSITIONS, MatchReason, MatchSource, MatchStatus
 from models.outbox import NotificationStatus
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4_000)]
+Note = Annotated[CleanText, StringConstraints(strip_whitespace=True, max_length=4_000)]
 
 
 class ListingBrief(BaseModel):
@@ -36,12 +35,12 @@ class NotificationRead(BaseModel):
     event: str
     status: NotificationStatus
     attempts: int
-    next_attempt_at: datetime
+    next_attempt_at: UtcDatetime
     last_status_code: int | None
     last_error: str | None
     idempotency_key: str
-    created_at: datetime
-    delivered_at: datetime | None
+    created_at: UtcDatetime
+    delivered_at: UtcDatetime | None
 
 
 class MatchRead(BaseModel):
@@ -58,8 +57,8 @@ class MatchRead(BaseModel):
     note: str | None
     need: ListingBrief
     offer: ListingBrief
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -79,8 +78,8 @@ class MatchPage(BaseModel):
 
 
 class MatchCreate(Strict):
-    need_id: int = Field(ge=1)
-    offer_id: int = Field(ge=1)
+    need_id: Id
+    offer_id: Id
     note: Note | None = None
 
 
@@ -107,7 +106,7 @@ class MatchEventRead(BaseModel):
     note: str | None
     actor_api_key_id: int | None
     actor_role: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class NotificationPage(BaseModel):

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from api.schemas.common import Strict
+from api.schemas.common import Id, Strict, UtcDatetime, VisibleText
 from core.taxonomy import OrgKind, Region, Role
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Name = Annotated[VisibleText, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
 
 class OrganizationCreate(Strict):
@@ -45,13 +44,13 @@ class OrganizationRead(BaseModel):
     website: str | None
     contact_email: str | None
     webhook_url: str | None = None
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class ApiKeyCreate(Strict):
     name: Name
     role: Role
-    organization_id: int | None = None
+    organization_id: Id | None = None
 
 
 class ApiKeyCreated(BaseModel):
