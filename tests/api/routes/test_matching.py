@@ -130,3 +130,30 @@ def test_k_validation(client: TestClient, world: World) -> None:
         assert client.get(f"{NEEDS}/{need['id']}/matches", params={"k": k}).status_code == 422
     assert client.get(f"{NEEDS}/{need['id']}/matches", params={"top": 3}).status_code == 422
     assert client.get(f"{NEEDS}/999999/matches").status_code == 404
+
+
+def test_queries_with_nothing_searchable_find_nothing(client: TestClient, world: World) -> None:
+    post(client, world, "inst-a", OFFERS, offer_body())
+    settle(client)
+    for query in ["   ", "?!…", "🌱🌱", "— —"]:
+        body = client.get("/api/v1/search/offers", params={"q": query}).json()
+        assert body["items"] == [] and body["total"] == 0, query
+
+
+def test_whom_an_owner_excludes_is_shown_to_the_owner_and_staff_only(
+    client: TestClient, world: World
+) -> None:
+    excluded = [world.org["inst-b"]]
+    need = post(client, world, "ent-a", NEEDS, need_body(excluded_organization_ids=excluded))
+    assert need["excluded_organization_ids"] == excluded
+    path = f"{NEEDS}/{need['id']}"
+    assert client.get(path, headers=world.auth("ent-a")).json()["excluded_organization_ids"] == excluded
+    assert client.get(path, headers=world.auth("broker")).json()["excluded_organization_ids"] == excluded
+    for who in ({}, world.auth("ent-b"), world.auth("inst-a")):
+        assert client.get(path, headers=who).json()["excluded_organization_ids"] == []
+        assert all(
+            item["excluded_organization_ids"] == [] for item in client.get(NEEDS, headers=who).json()["items"]
+        )
+    settle(client)
+    hits = client.get("/api/v1/search/needs", params={"q": "irrigation"}).json()["items"]
+    assert hits and all(hit["need"]["excluded_organization_ids"] == [] for hit in hits)

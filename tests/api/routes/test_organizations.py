@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import World
@@ -67,3 +68,31 @@ def test_only_admins_issue_keys_and_keys_work(client: TestClient, world: World) 
     assert response.json()["organization_id"] == world.org["ent-b"]
     missing_org = {**body, "organization_id": 99999}
     assert client.post("/api/v1/api-keys", json=missing_org, headers=world.auth("admin")).status_code == 404
+
+
+def test_anonymous_organization_changes_are_401(client: TestClient, world: World) -> None:
+    response = client.patch(f"{ORGS}/{world.org['ent-a']}", json={"name": "x"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    ("role", "org", "status"),
+    [
+        ("enterprise_member", None, 422),
+        ("institute_member", None, 422),
+        ("institute_member", "ent-a", 422),
+        ("enterprise_member", "inst-b", 422),
+        ("broker", "inst-a", 422),
+        ("institute_member", "inst-b", 201),  # a university
+        ("enterprise_member", "ent-a", 201),
+        ("broker", None, 201),
+        ("admin", "exchange", 201),
+    ],
+)
+def test_key_roles_must_fit_the_organization(
+    client: TestClient, world: World, role: str, org: str | None, status: int
+) -> None:
+    body = {"name": "k", "role": role, "organization_id": world.org[org] if org else None}
+    response = client.post("/api/v1/api-keys", json=body, headers=world.auth("admin"))
+    assert response.status_code == status, response.text
