@@ -14,6 +14,7 @@ import time
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.webhook_targets import webhook_client
 from core.settings import Settings
 from models.base import transaction, utcnow
 from models.outbox import (
@@ -53,7 +54,9 @@ class WebhookDeliverer:
     ) -> None:
         self.settings = settings
         self.session_factory = session_factory
-        self.client = client or httpx.Client(timeout=settings.webhook_timeout_seconds)
+        self.client = client or webhook_client(
+            timeout=settings.webhook_timeout_seconds, allowed_networks=settings.webhook_allowed_networks
+        )
         # A claim outlasts one request (httpx's timeout is per phase), so that a live
         # deliverer is not raced; a dead one's claim lapses and the notification is retried.
         self.lease_seconds = 2 * settings.webhook_timeout_seconds + 1
@@ -116,7 +119,10 @@ class WebhookDeliverer:
         for notification_id in ids:
             if self._stop.is_set():
                 break
-            delivered += self._attempt(notification_id)
+            try:
+                delivered += self._attempt(notification_id)
+            except Exception:  # e.g. the database went away mid-pass: the claim lapses and it is retried
+                log.exception("webhook %d: delivery attempt failed", notification_id)
         return delivered
 
     def _attempt(self, notification_id: int) -> bool:
@@ -139,9 +145,11 @@ class WebhookDeliverer:
             try:
                 response = self.client.post(url, json=body, headers=headers)
                 status_code = response.status_code
-                error = "" if response.is_success else f"HTTP {status_code}: {response.text[:200]}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                # The receiver's body is never kept: brokers read last_error, and a hostile
+                # receiver could make it say anything (or echo an internal service's answer).
+                error = "" if response.is_success else f"HTTP {status_code}"
+            except Exception as exc:  # any failure to send is a failed attempt (an invalid URL too)
+                error = f"{type(exc).__name__}: {str(exc)[:300]}"
         with transaction(self.session_factory) as session:
             notification = session.get(Notification, notification_id)
             if notification is None:

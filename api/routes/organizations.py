@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from api.deps import AdminDep, SessionDep, StaffDep, ViewerDep, forbid_unknown_query
+from api.deps import AdminDep, RuntimeDep, SessionDep, StaffDep, ViewerDep, forbid_unknown_query
 from api.errors import COMMON_ERRORS, error_responses
 from api.params import IdPath, LimitQuery, OffsetQuery
+from api.runtime import Runtime
 from api.schemas.common import Page
 from api.schemas.organizations import (
     ApiKeyCreate,
@@ -17,6 +18,7 @@ from api.schemas.organizations import (
     OrganizationRead,
     OrganizationUpdate,
 )
+from api.webhook_targets import url_problem
 from core.access import Viewer, can_write, key_problem
 from core.taxonomy import OrgKind
 from models import organizations as organization_service
@@ -53,6 +55,13 @@ def list_organizations(
     }
 
 
+def check_webhook(url: str | None, runtime: Runtime) -> None:
+    """Webhooks to the service's own network are refused when set (names are checked when sending)."""
+    problem = url and url_problem(url, runtime.settings.webhook_allowed_networks)
+    if problem:
+        raise InvalidError(f"webhook_url: {problem}.")
+
+
 @router.post(
     "/organizations",
     response_model=OrganizationRead,
@@ -60,7 +69,10 @@ def list_organizations(
     summary="Register an organization",
     responses=error_responses(403, 409, 413),
 )
-def create_organization(body: OrganizationCreate, session: SessionDep, viewer: StaffDep) -> OrganizationRead:
+def create_organization(
+    body: OrganizationCreate, session: SessionDep, viewer: StaffDep, runtime: RuntimeDep
+) -> OrganizationRead:
+    check_webhook(body.webhook_url, runtime)
     organization = organization_service.create_organization(session=session, values=body.model_dump())
     session.commit()
     return public_view(organization, viewer)
@@ -84,10 +96,15 @@ def read_organization(organization_id: IdPath, session: SessionDep, viewer: View
     responses=error_responses(403, 404, 413),
 )
 def update_organization(
-    organization_id: IdPath, body: OrganizationUpdate, session: SessionDep, viewer: ViewerDep
+    organization_id: IdPath,
+    body: OrganizationUpdate,
+    session: SessionDep,
+    viewer: ViewerDep,
+    runtime: RuntimeDep,
 ) -> OrganizationRead:
     if viewer.is_anonymous:
         raise HTTPException(401, "This action needs an API key.", headers={"WWW-Authenticate": "Bearer"})
+    check_webhook(body.webhook_url, runtime)
     organization = organization_service.get_organization(session=session, organization_id=organization_id)
     if not can_write(viewer, organization_id=organization_id):
         raise ForbiddenError("Only the organization's own members or staff may change it.")

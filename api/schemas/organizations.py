@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+import httpx
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from api.schemas.common import Id, Strict, UtcDatetime, VisibleText
 from core.taxonomy import OrgKind, Region, Role
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
-Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
+
+
+def _parsable_url(value: str) -> str:
+    # The pattern lets through what no HTTP client can use, e.g. "http://[::1".
+    try:
+        parsed = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    if not parsed.host:
+        raise ValueError("the URL has no host")
+    return value
+
+
+Url = Annotated[
+    str, StringConstraints(pattern=r"^https?://\S+$", max_length=500), AfterValidator(_parsable_url)
+]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
 Name = Annotated[VisibleText, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 

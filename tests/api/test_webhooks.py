@@ -41,6 +41,8 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[tuple[str, str, dict]] = []
         self.respond: Callable[[int], tuple[int, float]] = lambda _n: (200, 0.0)
+        self.reply_headers: dict[str, str] = {}
+        self.reply_body = b""
         self.release = threading.Event()
         self._lock = threading.Lock()
         receiver = self
@@ -54,7 +56,11 @@ class Receiver:
                 if hold:
                     receiver.release.wait(hold)
                 self.send_response(status)
+                for name, value in receiver.reply_headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(receiver.reply_body)))
                 self.end_headers()
+                self.wfile.write(receiver.reply_body)
 
             def log_message(self, *_args: object) -> None:
                 pass
@@ -148,14 +154,14 @@ def introduce_one_pair(factory: sessionmaker[Session], url: str) -> None:
 
 
 def settings_for(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
-    return Settings(
-        data_dir=tmp_path,
-        database_url=database_url,
-        webhook_base_delay_seconds=0.05,
-        webhook_timeout_seconds=2.0,
-        webhook_poll_seconds=0.05,
-        **overrides,
-    )
+    values: dict[str, object] = {
+        "webhook_base_delay_seconds": 0.05,
+        "webhook_timeout_seconds": 2.0,
+        "webhook_poll_seconds": 0.05,
+        # The test receivers listen on loopback, which webhooks may not reach by default.
+        "webhook_allowed_networks": ["127.0.0.1/32"],
+    }
+    return Settings(data_dir=tmp_path, database_url=database_url, **{**values, **overrides})
 
 
 def statuses(factory: sessionmaker[Session]) -> list[tuple[str, int]]:
@@ -211,6 +217,7 @@ def test_killing_the_deliverer_mid_delivery_loses_nothing(
         "TECHMATCH_DATA_DIR": str(tmp_path),
         "TECHMATCH_WEBHOOK_TIMEOUT_SECONDS": "2",
         "TECHMATCH_WEBHOOK_POLL_SECONDS": "0.05",
+        "TECHMATCH_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.1/32"]',
     }
     service = subprocess.Popen(
         [sys.executable, "-m", "scripts.cli", "deliver-webhooks"],

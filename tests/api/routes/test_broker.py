@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from ipaddress import ip_network
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,6 +28,7 @@ def settings(settings: Settings) -> Settings:
             "webhook_poll_seconds": 0.05,
             "webhook_base_delay_seconds": 0.05,
             "webhook_timeout_seconds": 2.0,
+            "webhook_allowed_networks": [ip_network("127.0.0.1/32")],
         }
     )
 

@@ -16,7 +16,7 @@ def test_staff_register_organizations_members_cannot(client: TestClient, world: 
         "name": "Viện Hàn lâm",
         "kind": "research_institute",
         "region": "ha_noi",
-        "webhook_url": "http://127.0.0.1:9/hook",
+        "webhook_url": "https://hooks.vast.example/techmatch",
     }
     assert client.post(ORGS, json=body).status_code == 401
     assert client.post(ORGS, json=body, headers=world.auth("inst-a")).status_code == 403
@@ -33,7 +33,7 @@ def test_staff_register_organizations_members_cannot(client: TestClient, world: 
 
 def test_webhook_url_is_visible_to_owner_and_staff_only(client: TestClient, world: World) -> None:
     org_id = world.org["ent-a"]
-    hook = "http://127.0.0.1:9/hook"
+    hook = "https://hooks.ent-a.example/techmatch"
     assert (
         client.patch(f"{ORGS}/{org_id}", json={"webhook_url": hook}, headers=world.auth("ent-b")).status_code
         == 403
