@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, TextIO, cast
 
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
@@ -25,8 +25,14 @@ from models.organizations import Organization, create_organization, get_organiza
 
 Kind = Literal["offers", "needs", "organizations"]
 LIST_FIELDS = ("keywords", "transfer_types", "excluded_organization_ids")
-# In CSV, list cells hold their items separated by this character.
+# In CSV, list cells are written as JSON arrays (so an item may contain anything); hand-written
+# cells may instead separate their items with this character.
 CSV_LIST_SEPARATOR = ";"
+# A spreadsheet runs a cell starting with one of these as a formula; exported cells get a leading
+# apostrophe (which spreadsheets hide) and imports remove it again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Listings exported without a ref get this one, so that importing the export updates them.
+GENERATED_REF = "tm-{kind}-{id}"
 
 
 class OfferRow(OfferFields):
@@ -59,21 +65,47 @@ class ImportReport:
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line number, row) pairs; a row that cannot even be parsed comes back as an error string."""
-    if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            for number, raw in enumerate(csv.DictReader(handle), start=2):
-                yield number, _from_csv(raw)
-        return
-    with path.open(encoding="utf-8") as handle:
+    # Undecodable bytes become surrogates, so that one bad row is reported instead of ending the file.
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+        if path.suffix.lower() == ".csv":
+            yield from _csv_rows(handle)
+            return
         for number, line in enumerate(handle, start=1):
             if not line.strip():
+                continue
+            if _undecodable(line):
+                yield number, "not valid UTF-8"
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 yield number, f"not valid JSON ({exc.msg})"
                 continue
+            except RecursionError:
+                yield number, "JSON nested too deeply"
+                continue
             yield number, row if isinstance(row, dict) else "a row must be a JSON object"
+
+
+def _undecodable(text: str) -> bool:
+    return any("\udc80" <= char <= "\udcff" for char in text)
+
+
+def _csv_rows(handle: TextIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    reader = csv.DictReader(handle)
+    while True:
+        number = reader.line_num + 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit: skip to the next row
+            yield number, f"unreadable CSV row ({exc})"
+            continue
+        if any(_undecodable(str(cell)) for cell in raw.values() if cell):
+            yield number, "not valid UTF-8"
+            continue
+        yield number, _from_csv(raw)
 
 
 def _from_csv(raw: dict[str | None, Any]) -> dict[str, Any] | str:
@@ -81,12 +113,33 @@ def _from_csv(raw: dict[str | None, Any]) -> dict[str, Any] | str:
         return "more cells than header columns"
     row: dict[str, Any] = {}
     for name, cell in raw.items():
-        value = (cell or "").strip()
+        value = _unquote_formula((cell or "").strip())
         if name in LIST_FIELDS:
-            row[str(name)] = [item.strip() for item in value.split(CSV_LIST_SEPARATOR) if item.strip()]
+            items = _list_cell(value)
+            if isinstance(items, str):
+                return f"{name}: {items}"
+            row[str(name)] = items
         elif value:
             row[str(name)] = value
     return row
+
+
+def _list_cell(value: str) -> list[Any] | str:
+    if value.startswith("["):
+        try:
+            items = json.loads(value)
+        except (json.JSONDecodeError, RecursionError):
+            return "a list cell starting with [ must be a JSON array"
+        return items if isinstance(items, list) else "a list cell starting with [ must be a JSON array"
+    return [item.strip() for item in value.split(CSV_LIST_SEPARATOR) if item.strip()]
+
+
+def _unquote_formula(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+
+
+def _quote_formula(value: object) -> object:
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def _describe(exc: ValidationError) -> str:
@@ -121,7 +174,7 @@ def import_file(*, session: Session, path: Path, kind: Kind, skip_invalid: bool 
         if key is not None:
             seen_refs.add(key)
         if kind != "organizations":
-            problem = _owner_problem(session, parsed)
+            problem = _owner_problem(session, kind, parsed)
             if problem:
                 report.rejected.append((number, problem))
                 continue
@@ -133,9 +186,17 @@ def import_file(*, session: Session, path: Path, kind: Kind, skip_invalid: bool 
     return report
 
 
-def _owner_problem(session: Session, parsed: BaseModel) -> str | None:
-    if get_organization_by_slug(session=session, slug=parsed.org) is None:  # type: ignore[attr-defined]
-        return f"org: no organization with slug {parsed.org!r}"  # type: ignore[attr-defined]
+def _owner_problem(session: Session, kind: Kind, parsed: BaseModel) -> str | None:
+    """A row names an existing organization, and its ref, if taken, is a listing of that organization."""
+    slug, ref = parsed.org, parsed.ref  # type: ignore[attr-defined]
+    organization = get_organization_by_slug(session=session, slug=slug)
+    if organization is None:
+        return f"org: no organization with slug {slug!r}"
+    model = LISTING_MODELS[kind]
+    owner = session.scalar(select(model.organization_id).where(model.external_ref == ref)) if ref else None
+    if owner is not None and owner != organization.id:
+        # An import never moves a listing to another organization.
+        return f"ref: {ref!r} is a listing of another organization"
     return None
 
 
@@ -178,10 +239,22 @@ def export_rows(*, session: Session, kind: Kind) -> Iterator[dict[str, Any]]:
     model = LISTING_MODELS[kind]
     fields = ROW_SCHEMAS[kind].model_fields
     rows = cast("Iterable[Offer | Need]", session.scalars(select(model).order_by(model.id)).unique())
-    for row in rows:
+    for row in list(rows):
+        if not row.external_ref:
+            # Without a ref, importing the export would create every such listing a second time.
+            row.external_ref = _free_ref(session, model, GENERATED_REF.format(kind=kind[:-1], id=row.id))
+            session.flush()
         values = {name: getattr(row, name) for name in fields if hasattr(row, name)}
         values.update(org=row.organization.slug, ref=row.external_ref)
         yield ROW_SCHEMAS[kind].model_validate(values).model_dump(mode="json")
+
+
+def _free_ref(session: Session, model: type[Offer] | type[Need], ref: str) -> str:
+    candidate, suffix = ref, 1
+    while session.scalar(select(model.id).where(model.external_ref == candidate)) is not None:
+        suffix += 1
+        candidate = f"{ref}-{suffix}"
+    return candidate
 
 
 def write_rows(rows: Iterator[dict[str, Any]], path: Path) -> int:
@@ -196,7 +269,7 @@ def write_rows(rows: Iterator[dict[str, Any]], path: Path) -> int:
                     writer.writeheader()
                 writer.writerow(
                     {
-                        k: CSV_LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list) else v
+                        k: json.dumps(v, ensure_ascii=False) if isinstance(v, list) else _quote_formula(v)
                         for k, v in row.items()
                     }
                 )

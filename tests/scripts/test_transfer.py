@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.taxonomy import OrgKind, Region
 from models.base import transaction
 from models.listings import Offer
-from models.organizations import create_organization
+from models.organizations import Organization, create_organization
 from scripts.transfer import export_rows, import_file, write_rows
 
 GOOD = {
@@ -138,3 +138,76 @@ def test_csv_import_with_list_cells(session: Session, tmp_path: Path) -> None:
     offer = session.scalars(select(Offer)).one()
     assert offer.keywords == ["sấy", "nông sản"]
     assert offer.transfer_types == ["licence", "consultancy"]
+
+
+def add_organization(session: Session, slug: str) -> None:
+    create_organization(
+        session=session,
+        values={"slug": slug, "name": slug, "kind": OrgKind.UNIVERSITY, "region": Region.HA_NOI},
+    )
+    session.commit()
+
+
+def test_a_ref_of_another_organization_is_rejected_not_moved(session: Session, tmp_path: Path) -> None:
+    add_organization(session, "other")
+    import_file(
+        session=session, path=write_jsonl(tmp_path / "a.jsonl", [{**GOOD, "ref": "a"}]), kind="offers"
+    )
+    session.commit()
+    takeover = write_jsonl(tmp_path / "b.jsonl", [{**GOOD, "org": "other", "ref": "a", "title": "mine now"}])
+    report = import_file(session=session, path=takeover, kind="offers", skip_invalid=True)
+    session.commit()
+    assert (report.created, report.updated) == (0, 0)
+    assert report.rejected == [(1, "ref: 'a' is a listing of another organization")]
+    offer = session.scalars(select(Offer)).one()
+    assert (offer.organization.slug, offer.title) == ("inst", GOOD["title"])
+
+
+def test_unreadable_rows_are_rejected_rows(session: Session, tmp_path: Path) -> None:
+    good = json.dumps(GOOD, ensure_ascii=False).encode()
+    jsonl = tmp_path / "bad.jsonl"
+    jsonl.write_bytes(
+        b"\n".join([good, b'{"title": "\xff\xfe"}', b"[" * 100_000 + b"]" * 100_000, good]) + b"\n"
+    )
+    report = import_file(session=session, path=jsonl, kind="offers", skip_invalid=True)
+    assert [line for line, _ in report.rejected] == [2, 3]
+    assert "UTF-8" in report.rejected[0][1] and "deeply" in report.rejected[1][1]
+    assert report.created == 2
+
+    header = "org,title,description,sector,trl,region,language\n"
+    row = "inst,{title},Mô tả,new_materials,5,ha_noi,vi\n"
+    csv_path = tmp_path / "bad.csv"
+    csv_path.write_bytes(
+        (header + row.format(title="một")).encode()
+        + row.format(title="hai").encode()[:10]
+        + b"\xff"
+        + row.format(title="hai").encode()[10:]
+        + row.format(title="x" * 200_000).encode()
+        + row.format(title="bốn").encode()
+    )
+    report = import_file(session=session, path=csv_path, kind="offers", skip_invalid=True)
+    assert [line for line, _ in report.rejected] == [3, 4]
+    assert "UTF-8" in report.rejected[0][1] and "unreadable CSV row" in report.rejected[1][1]
+    assert report.created == 2
+
+
+def test_csv_round_trip_keeps_separators_refs_and_disarms_formulas(session: Session, tmp_path: Path) -> None:
+    tricky = {
+        **GOOD,
+        "title": '=HYPERLINK("http://evil.example","click")',
+        "keywords": ["a;b", "c, d", '"quoted"'],
+    }
+    with transaction(sessionmaker(bind=session.get_bind())) as writer:
+        inst = writer.scalar(select(Organization.id))
+        writer.add(Offer(**{k: v for k, v in tricky.items() if k != "org"}, organization_id=inst))
+    exported = tmp_path / "out.csv"
+    write_rows(export_rows(session=session, kind="offers"), exported)
+    session.commit()
+    text = exported.read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+    report = import_file(session=session, path=exported, kind="offers")
+    session.commit()
+    assert report.ok and (report.created, report.updated) == (0, 0)  # no duplicate of the ref-less row
+    offer = session.scalars(select(Offer)).one()
+    assert offer.keywords == tricky["keywords"] and offer.title == tricky["title"]
+    assert offer.external_ref == f"tm-offer-{offer.id}"
