@@ -1,14 +1,18 @@
 """Versioned rankers on disk, the ACTIVE pointer, and promotion of a trained ranker only when it is better.
 
-Layout of the directory (Settings.ranker_dir): `<version>.joblib` (the fitted MatchRanker),
-`<version>.json` (version, created, n_samples, metrics, feature names) and `ACTIVE`, a
-text file naming the version in use, replaced atomically so a reader never sees half of it.
+Layout of the directory (Settings.ranker_dir): `<version>.json` (version, created, n_samples,
+metrics, feature names and the fitted model: coefficients and intercept) and `ACTIVE`, a text
+file naming the version in use, replaced atomically so a reader never sees half of it.
+
+Rankers are plain JSON numbers, never pickles: loading a file someone could write into the
+data directory must not run their code. Anything else found there is ignored.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -17,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -27,6 +30,7 @@ from matcher.ranker import DEFAULT_VERSION, MatchRanker, default_ranker
 
 log = logging.getLogger(__name__)
 ACTIVE_FILE = "ACTIVE"
+MODEL_FORMAT = "techmatch-logistic-ranker/1"
 # AUC over individual decisions: held-out decisions are too few per need for a per-query
 # metric such as nDCG, and AUC asks exactly what a threshold on the score needs (do
 # accepted pairs score above rejected ones?).
@@ -71,26 +75,48 @@ def save_ranker(
     """Store a fitted ranker and its metadata under a new version; does not make it active."""
     directory.mkdir(parents=True, exist_ok=True)
     version = version or new_version()
-    joblib.dump(ranker, directory / f"{version}.joblib")
     metadata = {
         "version": version,
         "created": datetime.now(UTC).isoformat(),
         "n_samples": n_samples,
         "metrics": metrics,
         "feature_names": list(feature_names),
+        "model": {
+            "format": MODEL_FORMAT,
+            "coefficients": [float(c) for c in ranker.coef_],
+            "intercept": float(ranker.intercept_),
+        },
     }
     _write_atomically(directory / f"{version}.json", json.dumps(metadata, indent=2))
     return version
 
 
 def activate(directory: Path, version: str) -> None:
-    if not (directory / f"{version}.joblib").exists():
+    if not (directory / f"{version}.json").exists():
         raise FileNotFoundError(f"no ranker {version} in {directory}")
     _write_atomically(directory / ACTIVE_FILE, version + "\n")
 
 
 def metadata(directory: Path, version: str) -> dict[str, Any]:
     return dict(json.loads((directory / f"{version}.json").read_text(encoding="utf-8")))
+
+
+def ranker_from_metadata(info: dict[str, Any]) -> MatchRanker:
+    """The fitted ranker a version's JSON describes; ValueError unless it is exactly that shape."""
+    model = info["model"]
+    if not isinstance(model, dict) or model.get("format") != MODEL_FORMAT:
+        raise ValueError(f"it is not a {MODEL_FORMAT} model")
+    numbers = [*model["coefficients"], model["intercept"]]
+    if not all(isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in numbers):
+        raise ValueError("its weights are not all finite numbers")
+    if len(model["coefficients"]) != len(info["feature_names"]):
+        raise ValueError("it has not one weight per feature")
+    ranker = MatchRanker()
+    ranker.coef_ = np.array(model["coefficients"], dtype=float)
+    ranker.intercept_ = float(model["intercept"])
+    ranker.classes_ = np.array([0, 1])
+    ranker.n_features_in_ = len(model["coefficients"])
+    return ranker
 
 
 def active_ranker(directory: Path) -> tuple[MatchRanker, str]:
@@ -100,12 +126,11 @@ def active_ranker(directory: Path) -> tuple[MatchRanker, str]:
         return default_ranker(), DEFAULT_VERSION
     version = pointer.read_text(encoding="utf-8").strip()
     try:
-        if metadata(directory, version)["feature_names"] != list(FEATURE_NAMES):
+        info = metadata(directory, version)
+        if info["feature_names"] != list(FEATURE_NAMES):
             raise ValueError("it was trained on other features than the matcher computes")
-        ranker = joblib.load(directory / f"{version}.joblib")
-        if not isinstance(ranker, MatchRanker):
-            raise TypeError(f"it holds a {type(ranker).__name__}")
-    except (OSError, ValueError, TypeError, KeyError) as exc:
+        ranker = ranker_from_metadata(info)
+    except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
         log.warning("active ranker %s cannot be used (%s); using the default weights", version, exc)
         return default_ranker(), DEFAULT_VERSION
     return ranker, version

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from matcher.features import FEATURE_NAMES
 from matcher.ranker import DEFAULT_VERSION, DEFAULT_WEIGHTS, MatchRanker
@@ -46,7 +48,7 @@ def test_a_ranker_that_is_not_better_is_kept_but_not_promoted(tmp_path: Path) ->
     report = train_and_promote(tmp_path, *decisions("text", only_rule_varies=True))
     assert not report.promoted and report.active_metric == 1.0
     assert not (tmp_path / ACTIVE_FILE).exists()
-    assert (tmp_path / f"{report.version}.joblib").exists()
+    assert (tmp_path / f"{report.version}.json").exists()
     assert active_ranker(tmp_path)[1] == DEFAULT_VERSION
 
     first = train_and_promote(tmp_path, *decisions("lexical"))
@@ -68,6 +70,35 @@ def test_unusable_active_ranker_falls_back_to_default(tmp_path: Path) -> None:
     assert active_ranker(tmp_path)[1] == DEFAULT_VERSION
     good = save_ranker(tmp_path, MatchRanker().fit(X, y), metrics={}, n_samples=len(y))
     activate(tmp_path, good)
-    (tmp_path / f"{good}.joblib").write_bytes(b"not a pickle")
-    assert active_ranker(tmp_path)[1] == DEFAULT_VERSION
-    assert json.loads((tmp_path / f"{good}.json").read_text())["version"] == good
+    info = json.loads((tmp_path / f"{good}.json").read_text())
+    assert info["version"] == good
+    for broken in (
+        {"format": "pickle"},
+        {**info["model"], "intercept": "NaN"},
+        {**info["model"], "coefficients": [1.0]},
+    ):
+        (tmp_path / f"{good}.json").write_text(json.dumps({**info, "model": broken}))
+        assert active_ranker(tmp_path)[1] == DEFAULT_VERSION
+
+
+class _RunsCode:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (exec, ("import pathlib; pathlib.Path('PWNED').write_text('ran')",))
+
+
+def test_rankers_are_json_and_pickles_are_never_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X, y, _ = decisions("lexical")
+    fitted = MatchRanker().fit(X, y)
+    version = save_ranker(tmp_path, fitted, metrics={}, n_samples=len(y))
+    activate(tmp_path, version)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([ACTIVE_FILE, f"{version}.json"])
+    loaded, loaded_version = active_ranker(tmp_path)
+    assert loaded_version == version
+    assert np.allclose(loaded.score_pairs(X), fitted.score_pairs(X))
+    # A pickle planted where older versions kept rankers is ignored, not unpickled.
+    (tmp_path / f"{version}.joblib").write_bytes(pickle.dumps(_RunsCode()))
+    monkeypatch.chdir(tmp_path)
+    assert active_ranker(tmp_path)[1] == version
+    assert not (tmp_path / "PWNED").exists()
