@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api import errors
 from api.body_limit import BodySizeLimit
 from api.indexing import build_index_sync
+from api.rate_limits import RateLimits
 from api.routes import broker, health, matching, organizations
 from api.routes.listings import NEEDS, OFFERS, listing_router
 from api.runtime import Runtime
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     )
     errors.install(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.state.rate_limits = RateLimits(settings)
     app.include_router(health.router, prefix=API_PREFIX, tags=["health"])
     app.include_router(organizations.router, prefix=API_PREFIX, tags=["organizations"])
     app.include_router(listing_router(OFFERS), prefix=f"{API_PREFIX}/offers", tags=["offers"])

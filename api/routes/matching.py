@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from api.deps import MatcherDep, SessionDep, ViewerDep, forbid_unknown_query
 from api.errors import COMMON_ERRORS, error_responses
 from api.params import IdPath
+from api.rate_limits import rate_limited
 from api.records import StoreRecords, need_record, offer_record
 from api.routes.listings import ListingQueryDep
 from api.schemas.listings import NeedRead, OfferRead, listing_view
@@ -73,6 +74,7 @@ def add_search_route(router: APIRouter, side: Side) -> None:
         response_model=side.results,
         summary=f"Search {side.kind} in free text",
         responses=error_responses(429),
+        dependencies=[Depends(rate_limited)],
     )
     def search(
         q: Text,
@@ -107,6 +109,7 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
         response_model=other.results,
         summary=f"{other.kind.capitalize()} that match one of the {own.kind}",
         responses=error_responses(404, 429),
+        dependencies=[Depends(rate_limited)],
     )
     def matches(
         listing_id: IdPath, session: SessionDep, viewer: ViewerDep, matcher: MatcherDep, k: K = 10
