@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, openapi
 from api.body_limit import BodySizeLimit
 from api.indexing import build_index_sync
 from api.rate_limits import RateLimits
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     errors.install(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.state.rate_limits = RateLimits(settings)
+    openapi.install(app)
     app.include_router(health.router, prefix=API_PREFIX, tags=["health"])
     app.include_router(organizations.router, prefix=API_PREFIX, tags=["organizations"])
     app.include_router(listing_router(OFFERS), prefix=f"{API_PREFIX}/offers", tags=["offers"])

@@ -41,6 +41,7 @@ HTTP_CODES = {
 
 
 ERROR_DESCRIPTIONS = {
+    400: "The request body cannot be read (not UTF-8 or not JSON)",
     401: "No valid API key (the key is unknown or revoked, or the action needs one)",
     403: "Your role or organization may not do this",
     404: "No such thing, or you may not see it",

@@ -75,7 +75,7 @@ def list_matches(
     response_model=MatchRead,
     status_code=201,
     summary="Add a match the engine missed",
-    responses=error_responses(404, 409, 413),
+    responses=error_responses(400, 404, 409, 413),
 )
 def create_match(
     body: MatchCreate, session: SessionDep, staff: StaffDep, matcher: MatcherDep
@@ -105,7 +105,7 @@ def read_match(match_id: IdPath, session: SessionDep, _staff: StaffDep) -> dict[
     "/matches/{match_id}/review",
     response_model=MatchRead,
     summary="Accept or reject a suggestion",
-    responses=error_responses(404, 409, 413),
+    responses=error_responses(400, 404, 409, 413),
 )
 def review_match(match_id: IdPath, body: ReviewBody, session: SessionDep, staff: StaffDep) -> dict[str, Any]:
     match = match_service.get_match(session=session, match_id=match_id, lock=True)
@@ -121,7 +121,7 @@ def review_match(match_id: IdPath, body: ReviewBody, session: SessionDep, staff:
     "/matches/{match_id}/transition",
     response_model=MatchRead,
     summary="Move a match along the pipeline",
-    responses=error_responses(404, 409, 413),
+    responses=error_responses(400, 404, 409, 413),
 )
 def transition_match(
     match_id: IdPath, body: TransitionBody, session: SessionDep, staff: StaffDep

@@ -145,7 +145,7 @@ def listing_router(kind: ListingKind) -> APIRouter:
         response_model=kind.read,
         status_code=201,
         summary=f"Create a {kind.name}",
-        responses=error_responses(403, 409, 413),
+        responses=error_responses(400, 403, 409, 413),
     )
     def create_listing(body: kind.create, session: SessionDep, viewer: Annotated[Viewer, writer]) -> Any:  # type: ignore[name-defined]
         values = body.model_dump()
@@ -168,7 +168,7 @@ def listing_router(kind: ListingKind) -> APIRouter:
         "/{listing_id}",
         response_model=kind.read,
         summary=f"Change a {kind.name}",
-        responses=error_responses(403, 404, 409, 413),
+        responses=error_responses(400, 403, 404, 409, 413),
     )
     def update_listing(
         listing_id: IdPath,

@@ -67,7 +67,7 @@ def check_webhook(url: str | None, runtime: Runtime) -> None:
     response_model=OrganizationRead,
     status_code=201,
     summary="Register an organization",
-    responses=error_responses(403, 409, 413),
+    responses=error_responses(400, 403, 409, 413),
 )
 def create_organization(
     body: OrganizationCreate, session: SessionDep, viewer: StaffDep, runtime: RuntimeDep
@@ -93,7 +93,7 @@ def read_organization(organization_id: IdPath, session: SessionDep, viewer: View
     "/organizations/{organization_id}",
     response_model=OrganizationRead,
     summary="Change an organization",
-    responses=error_responses(403, 404, 413),
+    responses=error_responses(400, 403, 404, 413),
 )
 def update_organization(
     organization_id: IdPath,
@@ -120,7 +120,7 @@ def update_organization(
     response_model=ApiKeyCreated,
     status_code=201,
     summary="Issue an API key (admin)",
-    responses=error_responses(403, 404, 413),
+    responses=error_responses(400, 403, 404, 413),
 )
 def create_api_key(body: ApiKeyCreate, session: SessionDep, _admin: AdminDep) -> ApiKeyCreated:
     organization = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import httpx
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
 
 from api.schemas.common import Id, Strict, UtcDatetime, VisibleText
 from core.taxonomy import OrgKind, Region, Role
@@ -42,11 +42,24 @@ class OrganizationCreate(Strict):
 
 
 class OrganizationUpdate(Strict):
+    """Fields left out stay as they are; null clears the optional ones."""
+
     name: Name | None = None
     region: Region | None = None
     website: Url | None = None
     contact_email: Email | None = None
     webhook_url: Url | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> OrganizationUpdate:
+        cleared = [
+            name
+            for name in ("name", "region")
+            if name in self.model_fields_set and getattr(self, name) is None
+        ]
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be cleared")
+        return self
 
 
 class OrganizationRead(BaseModel):

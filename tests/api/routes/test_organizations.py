@@ -96,3 +96,11 @@ def test_key_roles_must_fit_the_organization(
     body = {"name": "k", "role": role, "organization_id": world.org[org] if org else None}
     response = client.post("/api/v1/api-keys", json=body, headers=world.auth("admin"))
     assert response.status_code == status, response.text
+
+
+def test_required_fields_cannot_be_cleared(client: TestClient, world: World) -> None:
+    org = f"{ORGS}/{world.org['ent-a']}"
+    for field in ("name", "region"):
+        response = client.patch(org, json={field: None}, headers=world.auth("ent-a"))
+        assert response.status_code == 422, field
+    assert client.patch(org, json={"website": None}, headers=world.auth("ent-a")).status_code == 200
