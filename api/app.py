@@ -40,7 +40,7 @@ def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime
     index_sync = build_index_sync(settings=settings, encoder=encoder, session_factory=session_factory)
     ranker, ranker_version = active_ranker(settings.ranker_dir)
     matcher = build_matcher(
-        settings=settings, indexes=index_sync.indexes, ranker=ranker, ranker_version=ranker_version
+        encoder=encoder, indexes=index_sync.indexes, ranker=ranker, ranker_version=ranker_version
     )
     runtime = Runtime(
         settings=settings,

@@ -21,7 +21,7 @@ def document_loader(session_factory: sessionmaker[Session]) -> DocumentLoader:
 
     def load(kind: str, ids: Collection[int] | None) -> dict[int, IndexDocument]:
         model = LISTING_MODELS[kind]
-        query = select(model.id, model.title, model.keywords, model.description).where(
+        query = select(model.id, model.title, model.keywords, model.description, model.language).where(
             model.status == ListingStatus.PUBLISHED
         )
         if ids is not None:
@@ -29,9 +29,11 @@ def document_loader(session_factory: sessionmaker[Session]) -> DocumentLoader:
         with session_factory() as session:
             return {
                 doc_id: IndexDocument(
-                    doc_id, listing_text(title=title, keywords=keywords or [], description=text)
+                    doc_id,
+                    listing_text(title=title, keywords=keywords or [], description=text),
+                    language=language.value,
                 )
-                for doc_id, title, keywords, text in session.execute(query)
+                for doc_id, title, keywords, text, language in session.execute(query)
             }
 
     return load

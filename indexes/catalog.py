@@ -18,15 +18,18 @@ from indexes.encoder import Encoder
 from indexes.errors import IndexStoreError
 from indexes.lexical import LexicalIndex
 from indexes.storage import current_generation, write_generation
+from indexes.text import text_language
 from indexes.vector import VectorIndex
 
 log = logging.getLogger(__name__)
 FINGERPRINTS_FILE = "fingerprints.json"
+LANGUAGES_FILE = "languages.json"
 Hits = list[tuple[int, float]]
 # A phrase whose rarest word occurs in more listings than this explains nothing ("và", "the");
 # below a few listings document frequencies say nothing, so every phrase counts.
 INFORMATIVE_SHARE = 0.2
 INFORMATIVE_MIN_LISTINGS = 20
+SENTENCE_CACHE_SIZE = 20_000
 
 
 class ListingIndex:
@@ -46,7 +49,9 @@ class ListingIndex:
         self.vectors = self._empty_vectors()
         self.lexical = LexicalIndex()
         self.fingerprints: dict[int, str] = {}
+        self.languages = LanguageCentroids(self.encoder.dimension)
         self._encode_query = lru_cache(maxsize=1024)(self._encode_query_uncached)
+        self._sentence_vectors: dict[str, np.ndarray] = {}
 
     def _empty_vectors(self) -> VectorIndex:
         return VectorIndex(
@@ -73,25 +78,34 @@ class ListingIndex:
             fingerprints = {
                 int(k): v for k, v in json.loads((generation / FINGERPRINTS_FILE).read_text()).items()
             }
+            language_of = {
+                int(k): v for k, v in json.loads((generation / LANGUAGES_FILE).read_text()).items()
+            }
         except (IndexStoreError, OSError, ValueError) as exc:
             log.warning("%s index at %s not usable, it will be rebuilt: %s", self.kind, generation, exc)
             return False
-        if not (vectors.ids() == lexical.ids() == set(fingerprints)):
+        if not (vectors.ids() == lexical.ids() == set(fingerprints) == set(language_of)):
             log.warning("%s index parts disagree on their ids; it will be rebuilt", self.kind)
             return False
+        languages = LanguageCentroids(self.encoder.dimension)
+        for doc_id, language in language_of.items():
+            languages.add(doc_id, language, vectors.vector(doc_id))
         with self._lock:
             self.vectors, self.lexical, self.fingerprints = vectors, lexical, fingerprints
+            self.languages = languages
         return True
 
     def save(self) -> Path:
         """Write both indexes and the fingerprints as a new generation, atomically."""
         with self._lock:
             fingerprints = dict(self.fingerprints)
+            language_of = dict(self.languages.language_of)
 
             def writer(directory: Path) -> None:
                 self.vectors.save(directory)
                 self.lexical.save(directory)
                 (directory / FINGERPRINTS_FILE).write_text(json.dumps(fingerprints))
+                (directory / LANGUAGES_FILE).write_text(json.dumps(language_of))
 
             return write_generation(self.root, writer)
 
@@ -100,6 +114,7 @@ class ListingIndex:
             self.vectors = self._empty_vectors()
             self.lexical = LexicalIndex()
             self.fingerprints = {}
+            self.languages = LanguageCentroids(self.encoder.dimension)
 
     # --- updates -----------------------------------------------------------------------------
 
@@ -111,7 +126,13 @@ class ListingIndex:
         vectors = self.encoder.encode_passages(texts, show_progress=show_progress)
         ids = np.array([document.id for document in documents], dtype=np.int64)
         with self._lock:
+            for document in documents:
+                self.languages.discard(document.id, self.vectors.vector(document.id))
             self.vectors.upsert(ids, vectors)
+            # The stored vectors, as a reload will read them back.
+            for document in documents:
+                language = document.language or text_language(document.text)
+                self.languages.add(document.id, language, self.vectors.vector(document.id))
             self.lexical.upsert(ids.tolist(), texts)
             self.fingerprints.update({document.id: document.fingerprint for document in documents})
 
@@ -120,6 +141,8 @@ class ListingIndex:
         if not present:
             return
         with self._lock:
+            for doc_id in present:
+                self.languages.discard(doc_id, self.vectors.vector(doc_id))
             self.vectors.delete(np.array(present, dtype=np.int64))
             self.lexical.delete(present)
             for doc_id in present:
@@ -150,10 +173,41 @@ class ListingIndex:
         allowed_ids: Collection[int] | None = None,
         vector: np.ndarray | None = None,
     ) -> Hits:
-        """Nearest listings to `text`; pass `vector` when the query was already encoded (batch evaluation)."""
+        """Nearest listings to `text` by language-centred cosine (LanguageCentroids); pass `vector` when
+        the query was already encoded (batch evaluation)."""
         vector = self._encode_query(text) if vector is None else vector
         with self._lock:
-            return self.vectors.search(vector[None, :], k, allowed_ids=allowed_ids)[0]
+            hits = self.vectors.search(vector[None, :], k, allowed_ids=allowed_ids)[0]
+            return self.languages.centred(vector, hits)
+
+    def encode_sentences(self, sentences: Sequence[str]) -> np.ndarray:
+        """Query-side vectors of short texts (explanations), encoded in one batch and kept for reuse."""
+        known = {text: self._sentence_vectors.get(text) for text in sentences}
+        missing = [text for text, vector in known.items() if vector is None]
+        if missing:
+            fresh = dict(zip(missing, self.encoder.encode_queries(missing), strict=True))
+            known.update(fresh)
+            # Requests share the cache; a full one starts over rather than tracking recency.
+            if len(self._sentence_vectors) > SENTENCE_CACHE_SIZE:
+                self._sentence_vectors = {}
+            self._sentence_vectors.update(fresh)
+        return np.array([known[text] for text in sentences])
+
+    def query_language(self, text: str, *, vector: np.ndarray | None = None) -> str:
+        """The language the query is written in: the nearer language centroid when the index holds both
+        (so unaccented Vietnamese typing counts as Vietnamese), else what its letters say."""
+        with self._lock:
+            nearest = self.languages.nearest(self._encode_query(text) if vector is None else vector)
+        return nearest or text_language(text)
+
+    def language_of(self, ids: Iterable[int]) -> dict[int, str]:
+        """The language each indexed listing is written in."""
+        with self._lock:
+            return {
+                doc_id: self.languages.language_of[doc_id]
+                for doc_id in ids
+                if doc_id in self.languages.language_of
+            }
 
     def stored_vector(self, document: IndexDocument) -> np.ndarray | None:
         """The indexed vector of `document` if the index holds exactly this text, else None."""
@@ -181,3 +235,55 @@ class ListingIndex:
 
     def health(self) -> dict[str, Any]:
         return {"count": len(self), "model": self.encoder.model_name, "vector_index": self.vectors.kind}
+
+
+class LanguageCentroids:
+    """Running mean vector of each language's listings, to take the language out of cosine similarity.
+
+    Multilingual encoders place texts of one language closer to each other than to their translations:
+    a Vietnamese need is nearer to every Vietnamese offer than to the English offer that solves it.
+    Subtracting the query's similarity to a language's mean vector (cos(q, d) - q.mean_L(d)) removes that
+    offset, so listings of both languages compete on meaning (docs/ranking.md, "Cross-language").
+    """
+
+    def __init__(self, dimension: int) -> None:
+        self.dimension = dimension
+        self.language_of: dict[int, str] = {}
+        self._sums: dict[str, np.ndarray] = {}
+        self._counts: dict[str, int] = {}
+
+    def add(self, doc_id: int, language: str, vector: np.ndarray | None) -> None:
+        if vector is None:
+            return
+        self.language_of[doc_id] = language
+        self._sums[language] = self._sums.get(language, np.zeros(self.dimension, dtype=np.float64)) + vector
+        self._counts[language] = self._counts.get(language, 0) + 1
+
+    def discard(self, doc_id: int, vector: np.ndarray | None) -> None:
+        language = self.language_of.pop(doc_id, None)
+        if language is None or vector is None:
+            return
+        self._sums[language] -= vector
+        self._counts[language] -= 1
+        if not self._counts[language]:
+            del self._sums[language], self._counts[language]
+
+    def nearest(self, query: np.ndarray) -> str | None:
+        """The language whose mean vector is closest to `query`; None unless two languages are indexed."""
+        if len(self._sums) < 2:
+            return None
+        return max(
+            self._sums, key=lambda language: float(query @ (self._sums[language] / self._counts[language]))
+        )
+
+    def centred(self, query: np.ndarray, hits: Hits) -> Hits:
+        """Hits rescored as cosine minus the query's similarity to the mean of the hit's language."""
+        offsets = {
+            language: float(query @ (total / self._counts[language]))
+            for language, total in self._sums.items()
+        }
+        rescored = [
+            (doc_id, score - offsets.get(self.language_of.get(doc_id, ""), 0.0)) for doc_id, score in hits
+        ]
+        rescored.sort(key=lambda hit: -hit[1])
+        return rescored

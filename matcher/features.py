@@ -5,15 +5,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
+
 from core.taxonomy import REGION_PARENT, VND_PER_USD, Currency, Region, sector_relatedness
 from matcher.fusion import FusedCandidate
 from matcher.records import NeedRecord, OfferRecord
 
 # Order of the feature vector the ranker sees: retrieval's text features, then the structured ones.
-TEXT_FEATURES = ("text", "lexical", "dense")
-FEATURE_NAMES = (*TEXT_FEATURES, "sector", "trl", "budget", "transfer", "region", "freshness")
+# "text", "lexical", "dense" and the ranks (among all candidates, and among those written in the
+# candidate's language) are relative to the query's other candidates; "similarity"
+# (language-centred cosine) and "similarity_gap" (below the query's best) carry how good the best is,
+# which a calibrated probability needs: a need with no good offer must score low everywhere.
+TEXT_FEATURES = ("text", "lexical", "dense", "bm25", "similarity", "similarity_gap", "rank", "language_rank")
+FEATURE_NAMES = (
+    *TEXT_FEATURES,
+    "language",
+    "sector",
+    "trl",
+    "budget",
+    "transfer",
+    "region",
+    "freshness",
+)
 # What a feature is worth when nothing is known: neither a reason for nor against a match.
 NEUTRAL = 0.5
+# The values explanations compare a pair with ("helped" = above): neutral, and for the text features
+# those of an average candidate (a centred similarity of 0 is the language's average listing).
+REFERENCE = np.array(
+    [
+        {"similarity": 0.0, "similarity_gap": 0.1, "rank": 0.1, "language_rank": 0.1}.get(name, NEUTRAL)
+        for name in FEATURE_NAMES
+    ]
+)
 
 # Credit for an offer that falls short of the required TRL by 1, 2, 3+ levels: one level is
 # usually bridged by a pilot with the enterprise, three are a research project.
@@ -30,9 +53,28 @@ class Feature:
     would_qualify: str | None = None
 
 
-def text_features(candidate: FusedCandidate) -> list[float]:
-    """The retrieval part of a pair's feature vector, in TEXT_FEATURES order."""
-    return [candidate.score, candidate.lexical, candidate.dense]
+def text_features(
+    candidate: FusedCandidate, *, rank: int, language_rank: int, best_similarity: float
+) -> list[float]:
+    """The retrieval part of a pair's feature vector, in TEXT_FEATURES order; ranks count from 0."""
+    return [
+        candidate.score,
+        candidate.lexical,
+        candidate.dense,
+        candidate.bm25,
+        candidate.similarity,
+        best_similarity - candidate.similarity,
+        1.0 / (1 + rank),
+        1.0 / (1 + language_rank),
+    ]
+
+
+def language_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+    if need.language == offer.language:
+        return Feature("language", 1.0, f"both written in {need.language.value}")
+    # Not a shortfall to fix: cross-language pairs are what the exchange exists for; the ranker
+    # learns how much the language barrier costs a deal from broker decisions.
+    return Feature("language", 0.0, f"need in {need.language.value}, offer in {offer.language.value}")
 
 
 def _in_vnd(amount: int, currency: Currency) -> float:
@@ -122,6 +164,7 @@ def compatibility(need: NeedRecord, offer: OfferRecord, *, now: datetime | None 
     """Every structured feature of a need–offer pair, in FEATURE_NAMES order (text excluded)."""
     now = now or datetime.now(UTC)
     return [
+        language_feature(need, offer),
         sector_feature(need, offer),
         trl_feature(need, offer),
         budget_feature(need, offer),

@@ -8,7 +8,9 @@ for every query.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,30 +22,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from matcher.features import FEATURE_NAMES
 
-# Hand-set logit weights: text relevance dominates; sector and TRL fit are the next things
-# a broker checks; budget, terms, region and freshness break ties. Chosen so that a strong
-# text match in the right sector at the right TRL scores about 0.9, a weak one about 0.1.
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "text": 7.0,
-    "lexical": 0.0,
-    "dense": 0.0,
-    "sector": 1.2,
-    "trl": 1.2,
-    "budget": 0.6,
-    "transfer": 0.5,
-    "region": 0.2,
-    "freshness": 0.2,
-}
-DEFAULT_INTERCEPT = -7.0
-DEFAULT_VERSION = "default-v1"
+# The shipped weights: fitted on the judged demo pairs by `techmatch calibrate --write` (its
+# cross-validated report is saved beside them), used until broker decisions train a ranker.
+DEFAULT_RANKER_FILE = Path(__file__).with_name("default_ranker.json")
+DEFAULT_VERSION = "default-v2"
 
 
 class MatchRanker(ClassifierMixin, BaseEstimator):
     """Logistic regression over match features, predicting whether a broker would accept the pair."""
 
-    def __init__(
-        self, *, C: float = 1.0, class_weight: str | None = "balanced", max_iter: int = 1000
-    ) -> None:
+    # No class re-weighting by default: scores must stay probabilities of a yes, not balanced odds.
+    def __init__(self, *, C: float = 1.0, class_weight: str | None = None, max_iter: int = 1000) -> None:
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
@@ -89,10 +78,21 @@ class MatchRanker(ClassifierMixin, BaseEstimator):
 
 
 def default_ranker(feature_names: Sequence[str] = FEATURE_NAMES) -> MatchRanker:
-    """The ranker with hand-set weights, used until a trained one is promoted."""
+    """The shipped calibrated ranker, used until a trained one is promoted."""
+    spec = json.loads(DEFAULT_RANKER_FILE.read_text(encoding="utf-8"))
+    return ranker_from_weights(spec["weights"], spec["intercept"], feature_names)
+
+
+def ranker_from_weights(
+    weights: Mapping[str, float], intercept: float, feature_names: Sequence[str] = FEATURE_NAMES
+) -> MatchRanker:
+    """A fitted ranker from named weights; every feature must have one."""
+    missing = [name for name in feature_names if name not in weights]
+    if missing:
+        raise ValueError(f"no weight for features {missing}")
     ranker = MatchRanker()
-    ranker.coef_ = np.array([DEFAULT_WEIGHTS[name] for name in feature_names], dtype=float)
-    ranker.intercept_ = DEFAULT_INTERCEPT
+    ranker.coef_ = np.array([weights[name] for name in feature_names], dtype=float)
+    ranker.intercept_ = float(intercept)
     ranker.classes_ = np.array([0, 1])
     ranker.n_features_in_ = len(feature_names)
     return ranker

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+import re
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -10,20 +12,25 @@ from typing import Protocol
 import numpy as np
 
 from core.access import Viewer, can_see
-from core.settings import Settings
 from core.taxonomy import ListingStatus
 from indexes.documents import IndexDocument, listing_text
+from indexes.encoder import Encoder
 from indexes.text import matched_terms
-from matcher.features import FEATURE_NAMES, NEUTRAL, TEXT_FEATURES, Feature, compatibility, text_features
-from matcher.fusion import AdaptiveFusion, FusedCandidate
+from matcher.features import FEATURE_NAMES, REFERENCE, TEXT_FEATURES, Feature, compatibility, text_features
+from matcher.fusion import AdaptiveFusion, FusedCandidate, fusion_for
 from matcher.ranker import MatchRanker
 from matcher.records import ListingRecord, NeedRecord, OfferRecord, RecordSource
 
 Hits = list[tuple[int, float]]
-# Neutral reference for explanations: a feature "helped" when it scored above this.
-REFERENCE = np.array([NEUTRAL] * len(FEATURE_NAMES))
 # Enough matched terms to see why, few enough to read at a glance.
 MAX_MATCHED_TERMS = 12
+# Cross-language correspondences: the query's title and first sentences against the other listing's;
+# bounded so that explaining a page of results encodes a few dozen short texts at most (cached).
+MAX_SOURCE_SENTENCES = 4
+MAX_TARGET_SENTENCES = 8
+MIN_SENTENCE_CHARS = 12
+MAX_SENTENCE_CHARS = 300
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
 class TextIndex(Protocol):
@@ -42,6 +49,12 @@ class TextIndex(Protocol):
 
     def informative(self, phrase: str) -> bool: ...
 
+    def language_of(self, ids: Iterable[int]) -> dict[int, str]: ...
+
+    def encode_sentences(self, sentences: Sequence[str]) -> np.ndarray: ...
+
+    def query_language(self, text: str, *, vector: np.ndarray | None = None) -> str: ...
+
     def stored_vector(self, document: IndexDocument) -> np.ndarray | None: ...
 
 
@@ -54,10 +67,21 @@ class FeatureEffect:
 
 
 @dataclass(frozen=True)
+class Correspondence:
+    """A sentence of the query listing, the closest sentence of the other one, and their cosine."""
+
+    source: str
+    target: str
+    similarity: float
+
+
+@dataclass(frozen=True)
 class Explanation:
     matched_terms: list[str]
     features: list[FeatureEffect] = field(default_factory=list)
     would_qualify: list[str] = field(default_factory=list)
+    # Only for pairs written in two languages, where no term matches literally.
+    correspondences: list[Correspondence] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -71,6 +95,16 @@ class ScoredListing:
     ranker_version: str | None = None
     # The ranker's input for this pair, in FEATURE_NAMES order: stored with suggestions as training data.
     features: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class CandidatePairs:
+    """The allowed candidates for one listing, in fused order, with their records and ranker features."""
+
+    candidates: list[FusedCandidate]
+    others: list[ListingRecord]
+    structured: list[list[Feature]]
+    features: np.ndarray
 
 
 def visible_candidate(record: ListingRecord, viewer: Viewer) -> bool:
@@ -126,11 +160,22 @@ class Matcher:
         return lexical, dense
 
     def candidates_for(
-        self, *, kind: str, text: str, allowed_ids: Collection[int] | None, vector: np.ndarray | None = None
+        self,
+        *,
+        kind: str,
+        text: str,
+        allowed_ids: Collection[int] | None,
+        vector: np.ndarray | None = None,
+        language: str | None = None,
     ) -> list[FusedCandidate]:
-        """Both retrievers' candidates fused into one ranking."""
+        """Both retrievers' candidates fused into one ranking; `language`: the query's, when declared."""
         lexical, dense = self.retrieve(kind=kind, text=text, allowed_ids=allowed_ids, vector=vector)
-        return self.fusion.fuse(lexical, dense, query=text)
+        index = self.indexes[kind]
+        languages = index.language_of(doc_id for doc_id, _ in [*lexical, *dense])
+        query_language = language or (index.query_language(text, vector=vector) if dense else None)
+        return self.fusion.fuse(
+            lexical, dense, query=text, languages=languages, query_language=query_language
+        )
 
     def search(
         self,
@@ -196,6 +241,40 @@ class Matcher:
         now: datetime | None = None,
     ) -> list[ScoredListing]:
         """Listings of the other side for `listing`: candidates, hard rules, ranker, explanations."""
+        pairs = self.candidate_pairs(listing, allowed_ids=allowed_ids, source=source, viewer=viewer, now=now)
+        if not pairs.others:
+            return []
+        scores = self.ranker.score_pairs(pairs.features)
+        order = np.argsort(-scores, kind="stable")[:k]
+        kind = "offers" if isinstance(listing, NeedRecord) else "needs"
+        return [
+            ScoredListing(
+                id=pairs.others[row].id,
+                score=round(float(scores[row]), 4),
+                text_score=round(pairs.candidates[row].score, 4),
+                explanation=self._explain(
+                    pairs.features[row],
+                    pairs.structured[row],
+                    query=listing,
+                    other=pairs.others[row],
+                    kind=kind,
+                ),
+                ranker_version=self.ranker_version,
+                features=tuple(round(float(value), 6) for value in pairs.features[row]),
+            )
+            for row in order
+        ]
+
+    def candidate_pairs(
+        self,
+        listing: NeedRecord | OfferRecord,
+        *,
+        allowed_ids: Collection[int] | None,
+        source: RecordSource,
+        viewer: Viewer,
+        now: datetime | None = None,
+    ) -> CandidatePairs:
+        """Every candidate of the other side that the hard rules allow, with the ranker's features."""
         is_need = isinstance(listing, NeedRecord)
         own, other = ("needs", "offers") if is_need else ("offers", "needs")
         fused = self.candidates_for(
@@ -203,83 +282,71 @@ class Matcher:
             text=query_text(listing),
             allowed_ids=allowed_ids,
             vector=self._own_vector(own, listing),
+            language=listing.language.value,
         )
         ids = [candidate.id for candidate in fused]
         found: Mapping[int, ListingRecord] = source.offers(ids) if is_need else source.needs(ids)
-        pairs = [
-            (candidate, listing, found[candidate.id])
-            if is_need
-            else (candidate, found[candidate.id], listing)
-            for candidate in fused
-            if candidate.id in found
-        ]
-        return self._rank(
-            pairs,  # type: ignore[arg-type]
-            other_side=(lambda pair: pair[2]) if is_need else (lambda pair: pair[1]),
-            query=listing,
-            viewer=viewer,
-            k=k,
-            now=now,
-            kind=other,
-        )
+        now = now or datetime.now(UTC)
+        candidates, others, structured = [], [], []
+        for candidate in fused:
+            record = found.get(candidate.id)
+            if record is None or not visible_candidate(record, viewer):
+                continue
+            need, offer = (listing, record) if is_need else (record, listing)
+            if not may_pair(need, offer):
+                continue
+            candidates.append(candidate)
+            others.append(record)
+            structured.append(compatibility(need, offer, now=now))  # type: ignore[arg-type]
+        best = max((candidate.similarity for candidate in candidates), default=0.0)
+        seen_in_language: Counter[str] = Counter()
+        rows = []
+        for rank, (candidate, record, pair_features) in enumerate(
+            zip(candidates, others, structured, strict=True)
+        ):
+            language_rank = seen_in_language[record.language]
+            seen_in_language[record.language] += 1
+            text = text_features(candidate, rank=rank, language_rank=language_rank, best_similarity=best)
+            rows.append([*text, *(feature.value for feature in pair_features)])
+        features = np.array(rows).reshape(len(candidates), len(FEATURE_NAMES))
+        return CandidatePairs(candidates=candidates, others=others, structured=structured, features=features)
 
     def _own_vector(self, kind: str, record: ListingRecord) -> np.ndarray | None:
         if not self.reuse_listing_vectors or kind not in self.indexes:
             return None
-        return self.indexes[kind].stored_vector(IndexDocument(record.id, query_text(record)))
-
-    def _rank(
-        self,
-        pairs: Sequence[tuple[FusedCandidate, NeedRecord, OfferRecord]],
-        *,
-        other_side: Callable[[tuple[FusedCandidate, NeedRecord, OfferRecord]], ListingRecord],
-        query: ListingRecord,
-        viewer: Viewer,
-        k: int,
-        now: datetime | None,
-        kind: str,
-    ) -> list[ScoredListing]:
-        now = now or datetime.now(UTC)
-        kept = [
-            pair
-            for pair in pairs
-            if may_pair(pair[1], pair[2]) and visible_candidate(other_side(pair), viewer)
-        ]
-        if not kept:
-            return []
-        structured = [compatibility(need, offer, now=now) for _candidate, need, offer in kept]
-        matrix = np.array(
-            [
-                [*text_features(candidate), *(feature.value for feature in features)]
-                for (candidate, _need, _offer), features in zip(kept, structured, strict=True)
-            ]
-        )
-        scores = self.ranker.score_pairs(matrix)
-        order = np.argsort(-scores, kind="stable")[:k]
-        results = []
-        for row in order:
-            candidate = kept[row][0]
-            other: ListingRecord = other_side(kept[row])
-            results.append(
-                ScoredListing(
-                    id=other.id,
-                    score=round(float(scores[row]), 4),
-                    text_score=round(candidate.score, 4),
-                    explanation=self._explain(
-                        matrix[row], structured[row], query=query, other=other, kind=kind
-                    ),
-                    ranker_version=self.ranker_version,
-                    features=tuple(round(float(value), 6) for value in matrix[row]),
-                )
-            )
-        return results
+        document = IndexDocument(record.id, query_text(record), language=record.language.value)
+        return self.indexes[kind].stored_vector(document)
 
     def _terms(self, kind: str, query: str, record: ListingRecord) -> list[str]:
         """Matched phrases in the listing's own words, longest first, without uninformative ones."""
         index = self.indexes[kind]
-        phrases = {phrase.lower(): phrase for phrase in matched_terms(query, record.text)}
+        phrases: dict[str, str] = {}
+        for phrase in matched_terms(query, record.text):
+            words = phrase.split()
+            # "trong bệnh viện" -> "bệnh viện": stop words at either end explain nothing.
+            while words and not index.informative(words[0]):
+                words.pop(0)
+            while words and not index.informative(words[-1]):
+                words.pop()
+            if words:
+                phrases.setdefault(" ".join(words).lower(), " ".join(words))
         telling = [phrase for phrase in phrases.values() if index.informative(phrase)]
         return sorted(telling, key=lambda phrase: -len(phrase))[:MAX_MATCHED_TERMS]
+
+    def _correspondences(self, kind: str, query: ListingRecord, other: ListingRecord) -> list[Correspondence]:
+        """Each leading sentence of `query` with the closest sentence of `other`, most similar first."""
+        sources = sentences(query, limit=MAX_SOURCE_SENTENCES)
+        targets = sentences(other, limit=MAX_TARGET_SENTENCES)
+        if not sources or not targets:
+            return []
+        vectors = self.indexes[kind].encode_sentences([*sources, *targets])
+        similarity = vectors[: len(sources)] @ vectors[len(sources) :].T
+        best = similarity.argmax(axis=1)
+        pairs = [
+            Correspondence(source, targets[int(best[row])], round(float(similarity[row, best[row]]), 4))
+            for row, source in enumerate(sources)
+        ]
+        return sorted(pairs, key=lambda pair: -pair.similarity)
 
     def _explain(
         self, x: np.ndarray, features: list[Feature], *, query: ListingRecord, other: ListingRecord, kind: str
@@ -293,6 +360,9 @@ class Matcher:
             "how well the texts match (keywords and meaning)",
         )
         return Explanation(
+            correspondences=self._correspondences(kind, query, other)
+            if query.language != other.language
+            else [],
             matched_terms=self._terms(kind, query_text(query), other),
             features=[text_effect]
             + [
@@ -309,16 +379,23 @@ class Matcher:
 
 
 def build_matcher(
-    *, settings: Settings, indexes: Mapping[str, TextIndex], ranker: MatchRanker, ranker_version: str
+    *, encoder: Encoder, indexes: Mapping[str, TextIndex], ranker: MatchRanker, ranker_version: str
 ) -> Matcher:
-    """The matcher as configured: fusion told whether the encoder reads Vietnamese, vectors reused if symmetric."""
+    """The matcher for this encoder: fusion told the languages it reads, listing vectors reused if symmetric."""
     return Matcher(
         indexes=indexes,
-        fusion=AdaptiveFusion(encoder_reads_vietnamese=settings.embedding_reads_vietnamese),
+        fusion=fusion_for(encoder),
         ranker=ranker,
         ranker_version=ranker_version,
-        reuse_listing_vectors=settings.query_prefix == settings.passage_prefix,
+        reuse_listing_vectors=encoder.symmetric,
     )
+
+
+def sentences(record: ListingRecord, *, limit: int) -> list[str]:
+    """The title and the first sentences of the description, each at most MAX_SENTENCE_CHARS long."""
+    parts = [record.title, *_SENTENCE_END.split(record.description)]
+    cleaned = [part.strip()[:MAX_SENTENCE_CHARS] for part in parts if len(part.strip()) >= MIN_SENTENCE_CHARS]
+    return list(dict.fromkeys(cleaned))[:limit]
 
 
 def query_text(record: ListingRecord) -> str:

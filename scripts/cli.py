@@ -250,12 +250,15 @@ def evaluate(
 ) -> None:
     """nDCG@10, Recall@100 and MRR@10 of bm25, dense and the shipped hybrid, side by side."""
     from indexes.encoder import build_encoder
-    from scripts.evaluate import evaluate_beir, evaluate_demo, format_table
+    from scripts.demo_eval import evaluate_demo, format_report
+    from scripts.evaluate import evaluate_beir, format_table
 
     settings = get_settings()
     encoder = build_encoder(settings)
     if dataset_dir == "demo":
-        results = evaluate_demo(encoder=encoder, settings=settings)
+        report = evaluate_demo(encoder=encoder, settings=settings)
+        typer.echo(json.dumps(report.as_json()) if as_json else format_report(report))
+        return
     else:
         folder = Path(dataset_dir)
         if not folder.is_dir():
@@ -264,6 +267,33 @@ def evaluate(
             folder, encoder=encoder, settings=settings, qrels=qrels, corpus=corpus, queries=queries
         )
     typer.echo(json.dumps(results) if as_json else format_table(results))
+
+
+@app.command()
+def calibrate(
+    write: Annotated[
+        bool, typer.Option(help="save the fitted weights as the shipped default ranker")
+    ] = False,
+) -> None:
+    """Fit the default ranker on the demo judgments; print its out-of-fold report (and save it with --write)."""
+    from indexes.encoder import build_encoder
+    from scripts.demo_eval import (
+        collect_pairs,
+        evaluate_demo,
+        fit_default_ranker,
+        format_report,
+        write_default_ranker,
+    )
+
+    settings = get_settings()
+    encoder = build_encoder(settings)
+    pairs = collect_pairs(encoder=encoder, settings=settings)
+    report = evaluate_demo(encoder=encoder, settings=settings, pairs=pairs)
+    spec = fit_default_ranker(pairs, report=report, model_name=encoder.model_name)
+    typer.echo(format_report(report))
+    typer.echo(json.dumps(spec["weights"], indent=1))
+    if write:
+        typer.echo(f"wrote {write_default_ranker(spec)}")
 
 
 @app.command("bench-index", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

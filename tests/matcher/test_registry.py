@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from matcher.features import FEATURE_NAMES
-from matcher.ranker import DEFAULT_VERSION, DEFAULT_WEIGHTS, MatchRanker
+from matcher.ranker import DEFAULT_RANKER_FILE, DEFAULT_VERSION, MatchRanker
 from matcher.registry import ACTIVE_FILE, activate, active_ranker, metadata, save_ranker, train_and_promote
 
 
@@ -27,11 +27,12 @@ def decisions(rule: str, n: int = 200, *, only_rule_varies: bool = False) -> tup
 def test_no_active_ranker_means_default_weights(tmp_path: Path) -> None:
     ranker, version = active_ranker(tmp_path / "missing")
     assert version == DEFAULT_VERSION
-    assert ranker.coef_[FEATURE_NAMES.index("text")] == DEFAULT_WEIGHTS["text"]
+    shipped = json.loads(DEFAULT_RANKER_FILE.read_text(encoding="utf-8"))
+    assert ranker.coef_.tolist() == [shipped["weights"][name] for name in FEATURE_NAMES]
 
 
 def test_a_better_ranker_is_promoted_and_loaded(tmp_path: Path) -> None:
-    # The default weights ignore the lexical score; these brokers decide on it alone.
+    # These brokers decide on the lexical score alone, which the default weights barely use.
     report = train_and_promote(tmp_path, *decisions("lexical"))
     assert report.promoted and report.active_version == DEFAULT_VERSION
     assert report.candidate_metric > 0.95 > report.active_metric

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import pairwise
 
+import numpy as np
 import pytest
 
 from core.access import ANONYMOUS, Viewer
 from core.taxonomy import Confidentiality, ListingStatus, Role
-from indexes.text import analyze
+from indexes.encoder import FakeEncoder
+from indexes.text import analyze, text_language
 from matcher.fusion import AdaptiveFusion
 from matcher.ranker import default_ranker
 from matcher.records import ListingRecord, NeedRecord, OfferRecord
@@ -54,6 +56,15 @@ class WordOverlapIndex:
 
     def stored_vector(self, document: object) -> None:
         return None
+
+    def language_of(self, ids: Iterable[int]) -> dict[int, str]:
+        return {doc_id: self.records[doc_id].language.value for doc_id in ids if doc_id in self.records}
+
+    def query_language(self, text: str, *, vector: object = None) -> str:
+        return text_language(text)
+
+    def encode_sentences(self, sentences: Sequence[str]) -> np.ndarray:
+        return FakeEncoder().encode_queries(sentences)
 
 
 class Records:
