@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,7 +18,17 @@ from matcher.records import NeedRecord, OfferRecord
 # candidate's language) are relative to the query's other candidates; "similarity"
 # (language-centred cosine) and "similarity_gap" (below the query's best) carry how good the best is,
 # which a calibrated probability needs: a need with no good offer must score low everywhere.
-TEXT_FEATURES = ("text", "lexical", "dense", "bm25", "similarity", "similarity_gap", "rank", "language_rank")
+TEXT_FEATURES = (
+    "text",
+    "lexical",
+    "dense",
+    "bm25",
+    "similarity",
+    "similarity_gap",
+    "rank",
+    "language_rank",
+    "lexical_rank",
+)
 FEATURE_NAMES = (
     *TEXT_FEATURES,
     "language",
@@ -33,7 +45,13 @@ NEUTRAL = 0.5
 # those of an average candidate (a centred similarity of 0 is the language's average listing).
 REFERENCE = np.array(
     [
-        {"similarity": 0.0, "similarity_gap": 0.1, "rank": 0.1, "language_rank": 0.1}.get(name, NEUTRAL)
+        {
+            "similarity": 0.0,
+            "similarity_gap": 0.1,
+            "rank": 0.1,
+            "language_rank": 0.1,
+            "lexical_rank": 0.1,
+        }.get(name, NEUTRAL)
         for name in FEATURE_NAMES
     ]
 )
@@ -54,9 +72,15 @@ class Feature:
 
 
 def text_features(
-    candidate: FusedCandidate, *, rank: int, language_rank: int, best_similarity: float
+    candidate: FusedCandidate,
+    *,
+    rank: int,
+    language_rank: int,
+    best_similarity: float,
+    lexical_rank: int | None = None,
 ) -> list[float]:
-    """The retrieval part of a pair's feature vector, in TEXT_FEATURES order; ranks count from 0."""
+    """The retrieval part of a pair's feature vector, in TEXT_FEATURES order; ranks count from 0
+    (`lexical_rank`: in BM25's order, None when BM25 did not find the candidate)."""
     return [
         candidate.score,
         candidate.lexical,
@@ -66,7 +90,29 @@ def text_features(
         best_similarity - candidate.similarity,
         1.0 / (1 + rank),
         1.0 / (1 + language_rank),
+        0.0 if lexical_rank is None else 1.0 / (1 + lexical_rank),
     ]
+
+
+def text_feature_rows(candidates: Sequence[FusedCandidate], languages: Sequence[str]) -> list[list[float]]:
+    """The text features of a query's candidates, in fused order; `languages`: each candidate's."""
+    best = max((candidate.similarity for candidate in candidates), default=0.0)
+    by_bm25 = sorted(range(len(candidates)), key=lambda row: -candidates[row].bm25)
+    lexical_rank = {row: rank for rank, row in enumerate(by_bm25) if candidates[row].bm25 > 0}
+    seen_in_language: Counter[str] = Counter()
+    rows = []
+    for rank, (candidate, language) in enumerate(zip(candidates, languages, strict=True)):
+        rows.append(
+            text_features(
+                candidate,
+                rank=rank,
+                language_rank=seen_in_language[language],
+                lexical_rank=lexical_rank.get(rank),
+                best_similarity=best,
+            )
+        )
+        seen_in_language[language] += 1
+    return rows
 
 
 def language_feature(need: NeedRecord, offer: OfferRecord) -> Feature:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,7 +15,14 @@ from core.taxonomy import ListingStatus
 from indexes.documents import IndexDocument, listing_text
 from indexes.encoder import Encoder
 from indexes.text import matched_terms
-from matcher.features import FEATURE_NAMES, REFERENCE, TEXT_FEATURES, Feature, compatibility, text_features
+from matcher.features import (
+    FEATURE_NAMES,
+    REFERENCE,
+    TEXT_FEATURES,
+    Feature,
+    compatibility,
+    text_feature_rows,
+)
 from matcher.fusion import AdaptiveFusion, FusedCandidate, fusion_for
 from matcher.ranker import MatchRanker
 from matcher.records import ListingRecord, NeedRecord, OfferRecord, RecordSource
@@ -298,16 +304,11 @@ class Matcher:
             candidates.append(candidate)
             others.append(record)
             structured.append(compatibility(need, offer, now=now))  # type: ignore[arg-type]
-        best = max((candidate.similarity for candidate in candidates), default=0.0)
-        seen_in_language: Counter[str] = Counter()
-        rows = []
-        for rank, (candidate, record, pair_features) in enumerate(
-            zip(candidates, others, structured, strict=True)
-        ):
-            language_rank = seen_in_language[record.language]
-            seen_in_language[record.language] += 1
-            text = text_features(candidate, rank=rank, language_rank=language_rank, best_similarity=best)
-            rows.append([*text, *(feature.value for feature in pair_features)])
+        text_rows = text_feature_rows(candidates, [record.language.value for record in others])
+        rows = [
+            [*text, *(feature.value for feature in pair_features)]
+            for text, pair_features in zip(text_rows, structured, strict=True)
+        ]
         features = np.array(rows).reshape(len(candidates), len(FEATURE_NAMES))
         return CandidatePairs(candidates=candidates, others=others, structured=structured, features=features)
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from core.settings import Settings
-from indexes.encoder import build_encoder
+from indexes.encoder import Encoder, build_encoder
 from matcher.beir import BeirDataset, load_beir
-from matcher.evaluation import CachedEncoder, retrieve_candidates, score_candidates
+from matcher.evaluation import CachedEncoder, Fuser, retrieve_candidates, score_candidates
 from matcher.fusion import fusion_for, reciprocal_rank_fusion
 
 
@@ -31,31 +32,22 @@ def collections(root: Path) -> dict[str, BeirDataset]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
-    parser.add_argument("--cache-dir", type=Path, default=Path("var/cache/embeddings"))
-    parser.add_argument("--depth", type=int, default=200, help="candidates taken from each retriever")
-    args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-    settings = Settings()
-    encoder = CachedEncoder(build_encoder(settings), args.cache_dir)
+def fusion_table(datasets: Path, *, encoder: Encoder, depth: int = 200) -> Iterator[str]:
+    """The Markdown comparison, a line at a time as each collection finishes."""
     fusion = fusion_for(encoder)
-    fusions = {
+    fusions: dict[str, Fuser] = {
         "rrf": lambda bm25, dense, query, languages: reciprocal_rank_fusion(bm25, dense),
         "hybrid": lambda bm25, dense, query, languages: fusion.fuse(
             bm25, dense, query=query, languages=languages
         ),
     }
     methods = ["bm25", "dense", "rrf", "hybrid"]
-    print("nDCG@10 / Recall@100 / MRR@10; last column: hybrid nDCG@10 minus the better single retriever's\n")
-    print(f"| dataset | {' | '.join(methods)} | hybrid - best |")
-    print(f"|---|{'---|' * len(methods)}---|")
+    yield f"| dataset | {' | '.join(methods)} | hybrid − max(bm25, dense) |"
+    yield f"|---|{'---|' * len(methods)}---|"
     gains = []
-    for name, dataset in collections(args.datasets).items():
+    for name, dataset in collections(datasets).items():
         candidates = retrieve_candidates(
-            corpus=dataset.corpus, queries=dataset.queries, encoder=encoder, depth=args.depth
+            corpus=dataset.corpus, queries=dataset.queries, encoder=encoder, depth=depth
         )
         results = score_candidates(candidates, queries=dataset.queries, qrels=dataset.qrels, fusions=fusions)
         gain = results["hybrid"]["ndcg@10"] - max(results["bm25"]["ndcg@10"], results["dense"]["ndcg@10"])
@@ -64,8 +56,22 @@ def main() -> None:
             " / ".join(f"{results[m][metric]:.3f}" for metric in ("ndcg@10", "recall@100", "mrr@10"))
             for m in methods
         ]
-        print(f"| {name} | {' | '.join(cells)} | {gain:+.3f} |", flush=True)
-    print(f"\nmean nDCG@10 gain of hybrid over the better single retriever: {np.mean(gains):+.4f}")
+        yield f"| {name} | {' | '.join(cells)} | {gain:+.4f} |"
+    yield ""
+    yield f"Mean nDCG@10 gain of the hybrid over the better single retriever: {np.mean(gains):+.4f}."
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
+    parser.add_argument("--cache-dir", type=Path, default=Path("var/cache/embeddings"))
+    parser.add_argument("--depth", type=int, default=200, help="candidates taken from each retriever")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    encoder = CachedEncoder(build_encoder(Settings()), args.cache_dir)
+    print("nDCG@10 / Recall@100 / MRR@10\n")
+    for line in fusion_table(args.datasets, encoder=encoder, depth=args.depth):
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from core.settings import Settings
 from indexes.encoder import Encoder, build_encoder
 from matcher.beir import BeirDataset, load_beir
 from matcher.evaluation import CachedEncoder, Candidates, retrieve_candidates
-from matcher.features import FEATURE_NAMES, NEUTRAL, TEXT_FEATURES, text_features
+from matcher.features import FEATURE_NAMES, NEUTRAL, TEXT_FEATURES, text_feature_rows
 from matcher.fusion import FusedCandidate, fusion_for
 from matcher.metrics import ndcg_at_k
 from matcher.ranker import MatchRanker, default_ranker
@@ -35,14 +35,8 @@ from matcher.registry import active_ranker, train_and_promote
 def feature_rows(fused: Sequence[FusedCandidate]) -> np.ndarray:
     """The ranker's input for text-only pairs: retrieval scores, every structured feature neutral."""
     structured = [NEUTRAL] * (len(FEATURE_NAMES) - len(TEXT_FEATURES))
-    best = max((c.similarity for c in fused), default=0.0)
-    return np.array(
-        [
-            [*text_features(c, rank=rank, language_rank=rank, best_similarity=best), *structured]
-            for rank, c in enumerate(fused)
-        ],
-        dtype=float,
-    )
+    rows = text_feature_rows(fused, ["en"] * len(fused))
+    return np.array([[*text, *structured] for text in rows], dtype=float)
 
 
 @dataclass(frozen=True)
