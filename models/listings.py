@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Select, String, Text, func, or_, select
+from sqlalchemy import JSON, BigInteger, ForeignKey, Select, String, Text, UniqueConstraint, func, or_, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
 
 from core.access import Viewer, can_see
@@ -30,7 +30,8 @@ class ListingColumns:
     """Columns every listing has, whichever side of the exchange it comes from."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # Unique within the organization only, so a taken ref reveals nothing about others' listings.
+    external_ref: Mapped[str | None] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)
     sector: Mapped[Sector] = mapped_column(enum_column(Sector), index=True)
@@ -51,6 +52,15 @@ class ListingColumns:
     def confidentiality(self) -> Confidentiality:
         """Offers are always public once published; needs override this with a column."""
         return Confidentiality.PUBLIC
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        table = cls.__tablename__  # type: ignore[attr-defined]
+        return (
+            UniqueConstraint(
+                "organization_id", "external_ref", name=f"uq_{table}_organization_id_external_ref"
+            ),
+        )
 
     @declared_attr
     def organization_id(cls) -> Mapped[int]:
@@ -219,7 +229,9 @@ def check_organizations(*, session: Session, values: dict[str, Any]) -> None:
 def create_listing(*, session: Session, model: type[ListingT], values: dict[str, Any]) -> ListingT:
     check_organizations(session=session, values=values)
     if values.get("external_ref") and session.scalar(
-        select(model.id).where(model.external_ref == values["external_ref"])
+        select(model.id).where(
+            model.organization_id == values["organization_id"], model.external_ref == values["external_ref"]
+        )
     ):
         raise ConflictError(f"A {model.__name__.lower()} with ref {values['external_ref']!r} already exists.")
     row = model(**values)

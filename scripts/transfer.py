@@ -193,9 +193,12 @@ def _owner_problem(session: Session, kind: Kind, parsed: BaseModel) -> str | Non
     if organization is None:
         return f"org: no organization with slug {slug!r}"
     model = LISTING_MODELS[kind]
-    owner = session.scalar(select(model.organization_id).where(model.external_ref == ref)) if ref else None
-    if owner is not None and owner != organization.id:
-        # An import never moves a listing to another organization.
+    owners = (
+        set(session.scalars(select(model.organization_id).where(model.external_ref == ref))) if ref else set()
+    )
+    if owners and organization.id not in owners:
+        # Refs are unique per organization, but a file naming another organization's ref is far
+        # more likely a mistake than a new listing; either way an import never moves a listing.
         return f"ref: {ref!r} is a listing of another organization"
     return None
 
@@ -218,7 +221,12 @@ def _write(session: Session, kind: Kind, parsed: BaseModel, report: ImportReport
     ref = values.pop("ref")
     values["organization_id"] = organization.id
     existing = cast(
-        "Offer | Need | None", session.scalar(select(model).where(model.external_ref == ref)) if ref else None
+        "Offer | Need | None",
+        session.scalar(
+            select(model).where(model.organization_id == organization.id, model.external_ref == ref)
+        )
+        if ref
+        else None,
     )
     if existing is None:
         create_listing(session=session, model=model, values={**values, "external_ref": ref})

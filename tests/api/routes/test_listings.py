@@ -218,3 +218,14 @@ def test_unknown_query_parameter_and_bad_filters(client: TestClient) -> None:
     assert client.get(OFFERS, params={"limit": 1000}).status_code == 422
     assert client.get(f"{OFFERS}/999999").status_code == 404
     assert client.get(OFFERS, headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_refs_are_per_organization_so_hidden_listings_do_not_leak(client: TestClient, world: World) -> None:
+    hidden = create(client, world, "inst-a", OFFERS, offer_body(external_ref="HCM-1", status="draft"))
+    assert client.get(f"{OFFERS}/{hidden['id']}", headers=world.auth("inst-b")).status_code == 404
+    # Another organization may use the same ref: no 409 reveals the draft.
+    other = create(client, world, "inst-b", OFFERS, offer_body(external_ref="HCM-1"))
+    assert other["external_ref"] == "HCM-1"
+    # Within one organization a ref still names one listing.
+    again = client.post(OFFERS, json=offer_body(external_ref="HCM-1"), headers=world.auth("inst-a"))
+    assert again.status_code == 409
