@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from api.app import create_app
 from core.settings import Settings
@@ -40,3 +41,8 @@ def test_keys_are_limited_each_on_their_own(client: TestClient, world: World) ->
 def test_limits_can_be_switched_off(settings: Settings) -> None:
     with TestClient(create_app(settings.model_copy(update={"rate_limits_enabled": False}))) as client:
         assert {client.get("/api/v1/search/needs?q=x").status_code for _ in range(5)} == {200}
+
+
+def test_a_malformed_limit_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match="rate_limit_per_key"):
+        Settings(rate_limit_per_key="lots")
