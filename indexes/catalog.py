@@ -221,11 +221,17 @@ class ListingIndex:
             return self.lexical.search(text, k, allowed_ids=allowed_ids)
 
     def informative(self, phrase: str) -> bool:
-        """Whether a matched phrase tells something: a stop word found in most listings does not."""
+        """Whether a matched phrase tells something: a stop word found in most listings of its language
+        does not (counted within the language, since "its" never occurs in a Vietnamese listing), nor
+        does a single character."""
+        if len(phrase.strip()) < 2:
+            return False
         with self._lock:
             if len(self.lexical) < INFORMATIVE_MIN_LISTINGS:
                 return True
-            return self.lexical.document_share(phrase) <= INFORMATIVE_SHARE
+            in_language = self.languages.count(text_language(phrase)) or len(self.lexical)
+            share = self.lexical.document_share(phrase) * len(self.lexical) / in_language
+            return share <= INFORMATIVE_SHARE
 
     def __len__(self) -> int:
         return len(self.fingerprints)
@@ -267,6 +273,10 @@ class LanguageCentroids:
         self._counts[language] -= 1
         if not self._counts[language]:
             del self._sums[language], self._counts[language]
+
+    def count(self, language: str) -> int:
+        """How many indexed listings are written in `language`."""
+        return self._counts.get(language, 0)
 
     def nearest(self, query: np.ndarray) -> str | None:
         """The language whose mean vector is closest to `query`; None unless two languages are indexed."""

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from core.taxonomy import Confidentiality, Currency, Language, ListingStatus, Region, Sector
+from indexes.documents import listing_text
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,9 @@ class ListingRecord:
 
     @property
     def text(self) -> str:
-        """The words a person reads, where matched terms are looked up."""
-        return " ".join((self.title, " ".join(self.keywords), self.description))
+        """The words a person reads, where matched terms are looked up: punctuated as indexed, so a
+        phrase never runs from one keyword into the next."""
+        return listing_text(title=self.title, keywords=self.keywords, description=self.description)
 
 
 @dataclass(frozen=True)

@@ -110,3 +110,18 @@ def test_declared_language_wins_over_the_letters(tmp_path: Path) -> None:
     index.upsert([unaccented, IndexDocument(8, "Drip irrigation for durian")])
     assert index.language_of([7, 8]) == {7: "vi", 8: "en"}
     assert IndexDocument(7, unaccented.text).fingerprint != unaccented.fingerprint
+
+
+def test_stop_words_are_counted_within_their_language(tmp_path: Path) -> None:
+    index = make_index(tmp_path)
+    english = [IndexDocument(i, f"Robot number {i} and its controller", language="en") for i in range(8)]
+    english += [IndexDocument(8, "A salinity sensor for shrimp ponds", language="en")]
+    vietnamese = [
+        IndexDocument(100 + i, f"Máy sấy nông sản số {i} cho hợp tác xã", language="vi") for i in range(41)
+    ]
+    index.upsert(english + vietnamese)
+    # "its" is in 8 of 50 listings (16 %, under the 20 % line) but in 8 of the 9 English ones.
+    assert index.lexical.document_share("its") < 0.2
+    assert not index.informative("its")
+    assert index.informative("salinity sensor")
+    assert not index.informative("m")
