@@ -196,8 +196,9 @@ class ListingIndex:
     def query_language(self, text: str, *, vector: np.ndarray | None = None) -> str:
         """The language the query is written in: the nearer language centroid when the index holds both
         (so unaccented Vietnamese typing counts as Vietnamese), else what its letters say."""
+        vector = self._encode_query(text) if vector is None else vector  # outside the lock: it is slow
         with self._lock:
-            nearest = self.languages.nearest(self._encode_query(text) if vector is None else vector)
+            nearest = self.languages.nearest(vector)
         return nearest or text_language(text)
 
     def language_of(self, ids: Iterable[int]) -> dict[int, str]:
