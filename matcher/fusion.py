@@ -39,7 +39,7 @@ class AdaptiveFusion:
     The dense weight is `dense_weight` scaled down when the dense list is flat (cosine spread between
     its first and `spread_rank`-th candidate below `full_confidence_spread`: an encoder that does not
     understand the query scores every document alike) and by `foreign_language_factor` when the
-    query looks Vietnamese but the encoder does not read Vietnamese (its declared `encoder_languages`).
+    encoder does not read the query (`reads`).
     """
 
     def __init__(
@@ -60,13 +60,15 @@ class AdaptiveFusion:
     def dense_confidence(self, dense: Ranked, *, query: str, query_language: str | None = None) -> float:
         """How far the dense list can be trusted for this query, in [0, 1]: how much it discriminates,
         times `reads`."""
+        return self._discrimination(dense) * self.reads(query, query_language=query_language)
+
+    def _discrimination(self, dense: Ranked) -> float:
+        """1 when the dense list's cosine drops by `full_confidence_spread` over its first ranks, less if flatter."""
         if not dense:
             return 0.0
         scores = sorted((score for _, score in dense), reverse=True)
         spread = scores[0] - scores[min(self.spread_rank, len(scores)) - 1]
-        return min(1.0, spread / self.full_confidence_spread) * self.reads(
-            query, query_language=query_language
-        )
+        return min(1.0, spread / self.full_confidence_spread)
 
     def reads(self, query: str, *, query_language: str | None = None) -> float:
         """1 when the model reads the query's language, else `foreign_language_factor`. Vietnamese typed
@@ -98,8 +100,8 @@ class AdaptiveFusion:
         dense evidence instead of counting as missing (when the encoder reads both languages).
         """
         query_language = query_language or text_language(query)
-        confidence = self.dense_confidence(dense, query=query, query_language=query_language)
-        share = 1.0 if not bm25 else self.dense_weight * confidence
+        reads = self.reads(query, query_language=query_language)
+        share = 1.0 if not bm25 else self.dense_weight * self._discrimination(dense) * reads
         # BM25 is divided by its best score (0 stays 0, no candidate floor); cosine is min-max scaled
         # because its floor over the candidates is far above 0.
         lexical = _scaled(bm25, floor_at_zero=True)
@@ -108,10 +110,9 @@ class AdaptiveFusion:
         if languages and "vi" in self.encoder_languages:
             # Lent in full only when the model reads the query: min-max scaling would otherwise turn
             # the noise of a list it cannot read (unaccented typing) into full evidence.
-            lent = self.reads(query, query_language=query_language)
             for doc_id in lexical.keys() | semantic.keys():
                 if languages.get(doc_id, query_language) != query_language:
-                    lexical[doc_id] = lent * semantic.get(doc_id, 0.0)
+                    lexical[doc_id] = reads * semantic.get(doc_id, 0.0)
         similarity = dict(dense)
         fused = [
             FusedCandidate(

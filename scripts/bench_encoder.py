@@ -80,8 +80,7 @@ def main() -> None:
         encoder = SentenceEncoder(
             model_name="multilingual-e5-small",
             backend=backend,
-            query_prefix=card.query_prefix,
-            passage_prefix=card.passage_prefix,
+            card=card,
             cache_dir=args.cache_dir,
         )
         contenders[f"{backend} ({'all cores' if backend != 'torch' else 'torch threads'})"] = (

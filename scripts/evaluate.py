@@ -8,7 +8,6 @@ from core.settings import Settings
 from indexes.encoder import Encoder
 from matcher.beir import BeirDataset, load_beir
 from matcher.evaluation import evaluate_dataset
-from matcher.fusion import fusion_for
 
 METRICS = ("ndcg@10", "recall@100", "mrr@10")
 
@@ -39,7 +38,6 @@ def evaluate_beir(
         queries=dataset.queries,
         qrels=dataset.qrels,
         encoder=encoder,
-        fusion=fusion_for(encoder),
         settings=settings,
         show_progress=True,
     )
