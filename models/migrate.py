@@ -33,7 +33,9 @@ def upgrade(engine: Engine) -> None:
         try:
             with connection.begin():
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                # "heads": features that add tables in parallel each branch off the schema they
+                # need; a merge revision later joins the branches without renumbering any.
+                command.upgrade(config, "heads")
         finally:
             if sqlite:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
