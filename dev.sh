@@ -33,6 +33,10 @@ case "${1:-}" in
     test)
         install
         shift
+        # The browser tests drive Debian's Chromium (never a browser downloaded at run time).
+        if ! command -v chromium >/dev/null; then
+            apt-get update && apt-get install -y chromium
+        fi
         export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
         "$VENV/bin/ruff" check .
         "$VENV/bin/mypy"
