@@ -609,6 +609,8 @@ def _hours(seconds: list[float]) -> dict[str, float]:
 def broker_stats(*, session: Session) -> dict[str, Any]:
     """Suggestions, reviews and acceptance rates by sector and score band, and time spent in each stage.
 
+    Suggestions are the engine's matches (whatever their status since), counted by the need's sector.
+
     A review is a suggested → accepted/rejected step; a stage's duration runs from the event
     that entered it to the one that left it, so stages a match is still in are not counted.
     """
@@ -636,12 +638,19 @@ def broker_stats(*, session: Session) -> dict[str, Any]:
             stays[previous.to_status.value].append(spent)
         previous = event
     by_status = dict.fromkeys((status.value for status in MatchStatus), 0)
+    suggested_by_sector: dict[str, int] = defaultdict(int)
+    suggested_by_band: dict[str, int] = defaultdict(int)
     for match in matches.values():
         by_status[match.status.value] += 1
+        if match.source == MatchSource.ENGINE:
+            suggested_by_sector[match.need.sector.value] += 1
+            suggested_by_band[score_band(match.score)] += 1
     return {
         "matches": len(matches),
         "by_status": by_status,
-        "suggestions": sum(1 for match in matches.values() if match.source == MatchSource.ENGINE),
+        "suggestions": sum(suggested_by_sector.values()),
+        "suggestions_by_sector": dict(sorted(suggested_by_sector.items())),
+        "suggestions_by_score_band": dict(sorted(suggested_by_band.items())),
         "reviews": reviews,
         "acceptance_rate": round(accepted_total / reviews, 4) if reviews else None,
         "acceptance_by_sector": _rates(by_sector),

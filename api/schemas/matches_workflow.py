@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
@@ -128,15 +129,24 @@ class StageDurationRead(BaseModel):
     median_hours: float
 
 
+class ListingWeekRead(BaseModel):
+    week: date = Field(description="The Monday the week starts on (UTC)")
+    offers: int
+    needs: int
+
+
 class BrokerStats(BaseModel):
     matches: int
     by_status: dict[str, int]
     suggestions: int
+    suggestions_by_sector: dict[str, int]
+    suggestions_by_score_band: dict[str, int]
     reviews: int
     acceptance_rate: float | None
     acceptance_by_sector: dict[str, AcceptanceRead]
     acceptance_by_score_band: dict[str, AcceptanceRead]
     stage_durations: dict[str, StageDurationRead]
+    listings_by_week: list[ListingWeekRead]
 
 
 def match_view(match: Any) -> dict[str, Any]:

@@ -369,3 +369,5 @@ def test_decisions_become_weighted_training_samples_and_stats(factory) -> None:
     assert stats["acceptance_by_score_band"]["0.7-0.8"]["reviews"] == 3
     assert stats["stage_durations"]["suggested"]["count"] == 3
     assert stats["by_status"]["rejected"] == 2
+    assert stats["suggestions_by_sector"] == {"smart_agriculture": 4}
+    assert stats["suggestions_by_score_band"] == {"0.7-0.8": 4}

@@ -244,6 +244,9 @@ def test_broker_workflow_end_to_end(client: TestClient, world: World, receiver: 
     stats = client.get("/api/v1/stats", headers=world.auth("broker")).json()
     assert (stats["reviews"], stats["acceptance_rate"]) == (2, 0.5)
     assert stats["acceptance_by_sector"]["smart_agriculture"]["reviews"] == 2
+    assert sum(stats["suggestions_by_sector"].values()) == stats["suggestions"]
+    assert len(stats["listings_by_week"]) == 12
+    assert sum(week["offers"] + week["needs"] for week in stats["listings_by_week"]) >= 2
     assert sum(band["reviews"] for band in stats["acceptance_by_score_band"].values()) == 2
     assert {"suggested", "accepted", "introduced", "negotiating"} <= set(stats["stage_durations"])
     assert client.get("/api/v1/stats", headers=world.auth("inst-a")).status_code == 403
