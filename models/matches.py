@@ -619,6 +619,7 @@ def broker_stats(*, session: Session) -> dict[str, Any]:
     by_sector: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_band: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     stays: dict[str, list[float]] = defaultdict(list)
+    reached: dict[str, set[int]] = defaultdict(set)
     reviews = accepted_total = 0
     previous: MatchEvent | None = None
     for event in events:
@@ -633,6 +634,7 @@ def broker_stats(*, session: Session) -> dict[str, Any]:
             for counts, key in ((by_sector, match.need.sector.value), (by_band, score_band(match.score))):
                 counts[key][0] += accepted
                 counts[key][1] += 1 - accepted
+        reached[event.to_status.value].add(event.match_id)
         if previous is not None and previous.match_id == event.match_id:
             spent = (outbox.aware(event.created_at) - outbox.aware(previous.created_at)).total_seconds()
             stays[previous.to_status.value].append(spent)
@@ -648,6 +650,8 @@ def broker_stats(*, session: Session) -> dict[str, Any]:
     return {
         "matches": len(matches),
         "by_status": by_status,
+        # The funnel: matches that ever entered each stage, whatever happened after.
+        "reached": {status.value: len(reached[status.value]) for status in MatchStatus},
         "suggestions": sum(suggested_by_sector.values()),
         "suggestions_by_sector": dict(sorted(suggested_by_sector.items())),
         "suggestions_by_score_band": dict(sorted(suggested_by_band.items())),

@@ -138,6 +138,7 @@ class ListingWeekRead(BaseModel):
 class BrokerStats(BaseModel):
     matches: int
     by_status: dict[str, int]
+    reached: dict[str, int] = Field(description="Matches that ever entered each stage (the funnel)")
     suggestions: int
     suggestions_by_sector: dict[str, int]
     suggestions_by_score_band: dict[str, int]

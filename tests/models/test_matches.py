@@ -371,3 +371,4 @@ def test_decisions_become_weighted_training_samples_and_stats(factory) -> None:
     assert stats["by_status"]["rejected"] == 2
     assert stats["suggestions_by_sector"] == {"smart_agriculture": 4}
     assert stats["suggestions_by_score_band"] == {"0.7-0.8": 4}
+    assert (stats["reached"]["suggested"], stats["reached"]["accepted"], stats["reached"]["deal"]) == (4, 1, 0)
