@@ -99,4 +99,8 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     app.include_router(listing_router(NEEDS), prefix=f"{API_PREFIX}/needs", tags=["needs"])
     app.include_router(matching.router, prefix=API_PREFIX, tags=["search and matches"])
     app.include_router(broker.router, prefix=API_PREFIX, tags=["broker workflow"])
+    # The floor's pages at "/" (imported here: web builds on api, not the other way round).
+    import web
+
+    web.install(app)
     return app

@@ -100,6 +100,21 @@ class Settings(BaseSettings):
         default="600/minute", description="Search and match requests per client address (limits syntax)."
     )
 
+    # The floor on the web (web/): people's sessions and sign-in.
+    session_lifetime_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="A signed-in session ends this long after sign-in."
+    )
+    session_cookie_secure: bool | None = Field(
+        default=None,
+        description="Secure flag of the session cookie; None: set when the request came over https.",
+    )
+    signin_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins within signin_failure_window_minutes that lock an account."
+    )
+    signin_failure_window_minutes: float = Field(default=15.0, gt=0)
+    signin_lock_minutes: float = Field(default=15.0, gt=0, description="How long a locked account stays locked.")
+    upload_max_rows: int = Field(default=2_000, ge=1, description="Rows one web upload of listings may hold.")
+
     @field_validator("embedding_languages", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -4,5 +4,6 @@ from models.listings import Need, Offer
 from models.matches import Match, MatchEvent
 from models.organizations import ApiKey, Organization
 from models.outbox import Notification
+from models.users import User, UserSession
 
-__all__ = ["ApiKey", "Match", "MatchEvent", "Need", "Notification", "Offer", "Organization"]
+__all__ = ["ApiKey", "Match", "MatchEvent", "Need", "Notification", "Offer", "Organization", "User", "UserSession"]

@@ -57,7 +57,7 @@ def init_db() -> None:
 @app.command("load-demo")
 def load_demo_command() -> None:
     """Load the bilingual demo data set and the demo API keys (safe to run twice)."""
-    from scripts.demo import DEMO_KEYS, load_demo
+    from scripts.demo import DEMO_KEYS, DEMO_USERS, load_demo
 
     with store() as session:
         reports = load_demo(session=session)
@@ -66,6 +66,9 @@ def load_demo_command() -> None:
     typer.echo("demo API keys (use as `Authorization: Bearer <key>`):")
     for role, (raw_key, _slug) in DEMO_KEYS.items():
         typer.echo(f"  {role.value:18} {raw_key}")
+    typer.echo("demo users of the floor (email / password):")
+    for role, (email, password, _slug) in DEMO_USERS.items():
+        typer.echo(f"  {role.value:18} {email} / {password}")
 
 
 @app.command("import")
@@ -129,6 +132,40 @@ def create_key(
             session=session, role=role, name=name, organization_id=organization.id if organization else None
         )
     typer.echo(raw_key)
+
+
+@app.command("create-user")
+def create_user_command(
+    email: Annotated[str, typer.Option(help="the person's email, used to sign in")],
+    role: Annotated[Role, typer.Option(help="role of the user")] = Role.ADMIN,
+    org: Annotated[Optional[str], typer.Option(help="organization slug (required for members)")] = None,  # noqa: UP045
+    name: Annotated[str, typer.Option(help="name shown on the pages")] = "",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="TECHMATCH_NEW_PASSWORD")
+    ] = "",
+) -> None:
+    """Create a user who signs in to the floor with a password (the first admin; others are invited)."""
+    from models.errors import StoreError
+    from models.users import create_user
+
+    with store() as session:
+        organization = None
+        if org is not None:
+            organization = get_organization_by_slug(session=session, slug=org)
+            if organization is None:
+                raise typer.BadParameter(f"no organization with slug {org!r}", param_hint="--org")
+        try:
+            user = create_user(
+                session=session,
+                email=email,
+                password=password,
+                role=role,
+                organization_id=organization.id if organization else None,
+                display_name=name,
+            )
+        except StoreError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        typer.echo(f"user {user.email} ({user.role.value}) created")
 
 
 @app.command()
