@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     rate_limit_per_address: str = Field(
         default="600/minute", description="Search and match requests per client address (limits syntax)."
     )
+    event_solver_seconds: float = Field(
+        default=8.0, gt=0, le=600, description="Time limit of a matchmaking event's schedule optimisation."
+    )
+    event_reschedule_seconds: float = Field(
+        default=2.0, gt=0, le=600, description="Time limit of the re-optimisation after a cancellation."
+    )
 
     # The floor on the web (web/): people's sessions and sign-in.
     session_lifetime_hours: float = Field(

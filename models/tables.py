@@ -2,6 +2,7 @@
 
 from models.listings import Need, Offer
 from models.matches import Match, MatchEvent
+from models.matchmaking import EventExclusion, MatchmakingEvent, Meeting, MeetingRequest, Participant  # noqa: F401
 from models.organizations import ApiKey, Organization
 from models.outbox import Notification
 from models.users import User, UserSession

@@ -1,0 +1,474 @@
+"""Matchmaking events: brokers create and schedule them; members register, ask for meetings and
+read their agendas (JSON or CSV); after the day brokers record what came of each meeting."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response
+from sqlalchemy import func, select
+
+from api.deps import MatcherDep, RuntimeDep, SessionDep, StaffDep, ViewerDep, forbid_unknown_query
+from api.errors import COMMON_ERRORS, error_responses
+from api.event_planning import record_outcome, schedule_event
+from api.params import IdPath, LimitQuery, OffsetQuery
+from api.schemas.common import Page
+from api.schemas.events import (
+    Agenda,
+    EventCreate,
+    EventRead,
+    EventUpdate,
+    ExclusionCreate,
+    ExclusionRead,
+    MeetingRead,
+    OutcomeBody,
+    ParticipantCreate,
+    ParticipantRead,
+    ParticipantUpdate,
+    RequestCreate,
+    RequestDecision,
+    RequestRead,
+    ScheduleReport,
+    TablePlan,
+)
+from core.access import Viewer, can_write
+from models import meetings as service
+from models.errors import ForbiddenError, InvalidError
+from models.matchmaking import EventStatus, MatchmakingEvent, MeetingStatus, Participant
+
+router = APIRouter(dependencies=[Depends(forbid_unknown_query)], responses=COMMON_ERRORS)
+EVENT = "/events/{event_id}"
+AGENDA_COLUMNS = (
+    "slot",
+    "starts_at",
+    "ends_at",
+    "table",
+    "counterpart_organization",
+    "status",
+    "source",
+    "score",
+)
+
+
+def _member_only(viewer: Viewer) -> None:
+    if viewer.is_anonymous:
+        raise HTTPException(401, "This action needs an API key.", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _participant_view(participant: Participant, viewer: Viewer) -> dict[str, Any]:
+    own = can_write(viewer, organization_id=participant.organization_id)
+    return {
+        **{
+            name: getattr(participant, name)
+            for name in ParticipantRead.model_fields
+            if hasattr(participant, name)
+        },
+        "organization_name": participant.organization.name,
+        "attendees": list(participant.attendees) if own else None,
+    }
+
+
+def _acting_participant(
+    session: Any, event: MatchmakingEvent, viewer: Viewer, given: int | None
+) -> Participant:
+    """Staff name the participant; members act as their organization's."""
+    if viewer.is_staff:
+        if given is None:
+            raise InvalidError("Staff name the participant (requester_id) they act for.")
+        return service.get_participant(session=session, event_id=event.id, participant_id=given)
+    if given is not None:
+        raise ForbiddenError("Members act as their own participant; leave requester_id out.")
+    for participant in service.participants_of(session=session, event_id=event.id):
+        if participant.organization_id == viewer.organization_id:
+            return participant
+    raise InvalidError("Your organization is not registered for this event.")
+
+
+@router.post(
+    "/events",
+    response_model=EventRead,
+    status_code=201,
+    summary="Create a matchmaking event",
+    responses=error_responses(400, 403, 413),
+)
+def create_event(body: EventCreate, session: SessionDep, _staff: StaffDep) -> Any:
+    event = MatchmakingEvent(**body.model_dump(), status=EventStatus.OPEN, schedule_version=0)
+    session.add(event)
+    session.commit()
+    return event
+
+
+@router.get("/events", response_model=Page[EventRead], summary="Matchmaking events, newest first")
+def list_events(session: SessionDep, offset: OffsetQuery = 0, limit: LimitQuery = 20) -> dict[str, Any]:
+    total = session.scalar(select(func.count()).select_from(MatchmakingEvent)) or 0
+    rows = session.scalars(
+        select(MatchmakingEvent)
+        .order_by(MatchmakingEvent.starts_at.desc(), MatchmakingEvent.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return {"items": rows, "total": total, "offset": offset, "limit": limit}
+
+
+@router.get(EVENT, response_model=EventRead, summary="One event", responses=error_responses(404))
+def read_event(event_id: IdPath, session: SessionDep) -> Any:
+    return service.get_event(session=session, event_id=event_id)
+
+
+@router.patch(
+    EVENT,
+    response_model=EventRead,
+    summary="Change or close an event",
+    responses=error_responses(400, 403, 404, 409, 413),
+)
+def update_event(event_id: IdPath, body: EventUpdate, session: SessionDep, _staff: StaffDep) -> Any:
+    event = service.get_event(session=session, event_id=event_id)
+    service.check_open(event)
+    for name, value in body.model_dump(exclude_none=True).items():
+        setattr(event, name, EventStatus(value) if name == "status" else value)
+    session.commit()
+    return event
+
+
+@router.post(
+    f"{EVENT}/participants",
+    response_model=ParticipantRead,
+    status_code=201,
+    summary="Register an organization for the event",
+    responses=error_responses(400, 403, 404, 409, 413),
+)
+def register(event_id: IdPath, body: ParticipantCreate, session: SessionDep, viewer: ViewerDep) -> Any:
+    _member_only(viewer)
+    event = service.get_event(session=session, event_id=event_id)
+    values = body.model_dump()
+    if not viewer.is_staff:
+        if values["organization_id"] not in (None, viewer.organization_id) or viewer.organization_id is None:
+            raise ForbiddenError("Members register their own organization.")
+        values["organization_id"] = viewer.organization_id
+    elif values["organization_id"] is None:
+        raise InvalidError("Staff name the organization_id they register.")
+    participant = service.register(session=session, event=event, values=values)
+    session.commit()
+    return _participant_view(participant, viewer)
+
+
+@router.get(
+    f"{EVENT}/participants",
+    response_model=list[ParticipantRead],
+    summary="Who attends (attendee names: staff and the organization itself)",
+    responses=error_responses(404),
+)
+def list_participants(event_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
+    _member_only(viewer)
+    service.get_event(session=session, event_id=event_id)
+    return [_participant_view(p, viewer) for p in service.participants_of(session=session, event_id=event_id)]
+
+
+@router.patch(
+    f"{EVENT}/participants/{{participant_id}}",
+    response_model=ParticipantRead,
+    summary="Change availability, cap, attendees or listings",
+    responses=error_responses(400, 403, 404, 409, 413),
+)
+def update_participant(
+    event_id: IdPath, participant_id: IdPath, body: ParticipantUpdate, session: SessionDep, viewer: ViewerDep
+) -> Any:
+    _member_only(viewer)
+    event = service.get_event(session=session, event_id=event_id)
+    participant = service.get_participant(session=session, event_id=event_id, participant_id=participant_id)
+    service.check_speaks_for(viewer, participant)
+    service.update_participant(
+        session=session, event=event, participant=participant, values=body.model_dump(exclude_none=True)
+    )
+    session.commit()
+    return _participant_view(participant, viewer)
+
+
+@router.post(
+    f"{EVENT}/exclusions",
+    response_model=ExclusionRead,
+    status_code=201,
+    summary="Two organizations that must not meet",
+    responses=error_responses(400, 403, 404, 409, 413),
+)
+def add_exclusion(event_id: IdPath, body: ExclusionCreate, session: SessionDep, viewer: ViewerDep) -> Any:
+    _member_only(viewer)
+    event = service.get_event(session=session, event_id=event_id)
+    organization_id = body.organization_id if viewer.is_staff else viewer.organization_id
+    if organization_id is None or (
+        not viewer.is_staff and body.organization_id not in (None, organization_id)
+    ):
+        raise InvalidError("Staff name the organization_id; members exclude for their own organization.")
+    exclusion = service.add_exclusion(
+        session=session,
+        event=event,
+        organization_id=organization_id,
+        excluded_organization_id=body.excluded_organization_id,
+    )
+    session.commit()
+    return exclusion
+
+
+@router.post(
+    f"{EVENT}/requests",
+    response_model=RequestRead,
+    status_code=201,
+    summary="Ask another participant for a meeting",
+    responses=error_responses(400, 403, 404, 409, 413),
+)
+def request_meeting(event_id: IdPath, body: RequestCreate, session: SessionDep, viewer: ViewerDep) -> Any:
+    _member_only(viewer)
+    event = service.get_event(session=session, event_id=event_id)
+    requester = _acting_participant(session, event, viewer, body.requester_id)
+    target = service.get_participant(session=session, event_id=event_id, participant_id=body.target_id)
+    request = service.request_meeting(
+        session=session, event=event, requester=requester, target=target, note=body.note
+    )
+    session.commit()
+    return request
+
+
+@router.get(
+    f"{EVENT}/requests",
+    response_model=list[RequestRead],
+    summary="Meeting requests (members: their own, sent and received)",
+    responses=error_responses(400, 404),
+)
+def list_requests(event_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
+    _member_only(viewer)
+    event = service.get_event(session=session, event_id=event_id)
+    if viewer.is_staff:
+        return service.requests_of(session=session, event_id=event_id)
+    own = _acting_participant(session, event, viewer, None)
+    return service.requests_of(session=session, event_id=event_id, participant_id=own.id)
+
+
+@router.post(
+    f"{EVENT}/requests/{{request_id}}",
+    response_model=RequestRead,
+    summary="Accept or decline a request made to you",
+    responses=error_responses(400, 403, 404, 409, 413),
+)
+def decide_request(
+    event_id: IdPath, request_id: IdPath, body: RequestDecision, session: SessionDep, viewer: ViewerDep
+) -> Any:
+    _member_only(viewer)
+    event = service.get_event(session=session, event_id=event_id)
+    request = service.get_request(session=session, event_id=event_id, request_id=request_id)
+    target = service.get_participant(session=session, event_id=event_id, participant_id=request.target_id)
+    service.check_speaks_for(viewer, target)
+    service.decide_request(session=session, event=event, request=request, accept=body.decision == "accept")
+    session.commit()
+    return request
+
+
+@router.post(
+    f"{EVENT}/schedule",
+    response_model=ScheduleReport,
+    summary="Score the participants' listings and (re-)optimise the schedule, keeping confirmed meetings",
+    responses=error_responses(403, 404, 409),
+)
+def schedule(
+    event_id: IdPath, session: SessionDep, _staff: StaffDep, matcher: MatcherDep, runtime: RuntimeDep
+) -> Any:
+    event = service.get_event(session=session, event_id=event_id)
+    report = schedule_event(
+        session=session, event=event, time_limit=runtime.settings.event_solver_seconds, matcher=matcher
+    )
+    session.commit()
+    return report
+
+
+@router.post(
+    f"{EVENT}/publish",
+    response_model=EventRead,
+    summary="Send every participant its agenda",
+    responses=error_responses(403, 404, 409),
+)
+def publish(event_id: IdPath, session: SessionDep, _staff: StaffDep) -> Any:
+    event = service.get_event(session=session, event_id=event_id)
+    service.publish(session=session, event=event)
+    session.commit()
+    return event
+
+
+@router.get(
+    f"{EVENT}/meetings",
+    response_model=list[MeetingRead],
+    summary="Every meeting of the event",
+    responses=error_responses(403, 404),
+)
+def list_meetings(
+    event_id: IdPath,
+    session: SessionDep,
+    _staff: StaffDep,
+    status: Annotated[MeetingStatus | None, Query()] = None,
+) -> Any:
+    service.get_event(session=session, event_id=event_id)
+    meetings = service.meetings_of(session=session, event_id=event_id)
+    return [m for m in meetings if status is None or m.status == status]
+
+
+@router.get(
+    f"{EVENT}/table-plan",
+    response_model=TablePlan,
+    summary="Which pair sits at which table in each slot",
+    responses=error_responses(403, 404),
+)
+def table_plan(event_id: IdPath, session: SessionDep, _staff: StaffDep) -> Any:
+    event = service.get_event(session=session, event_id=event_id)
+    meetings = [
+        m
+        for m in service.meetings_of(session=session, event_id=event_id)
+        if m.status != MeetingStatus.CANCELLED
+    ]
+    return {
+        "event_id": event.id,
+        "slots": [
+            {
+                "slot": slot,
+                "starts_at": event.slot_start(slot),
+                "ends_at": event.slot_start(slot + 1),
+                "tables": [
+                    {
+                        "table": m.table_number,
+                        "meeting_id": m.id,
+                        "participants": [m.a.organization.name, m.b.organization.name],
+                        "status": m.status,
+                    }
+                    for m in meetings
+                    if m.slot == slot
+                ],
+            }
+            for slot in range(event.slots)
+        ],
+    }
+
+
+def _agenda(
+    session: Any, event_id: int, participant_id: int, viewer: Viewer
+) -> tuple[Participant, list[dict[str, Any]]]:
+    _member_only(viewer)
+    event = service.get_event(session=session, event_id=event_id)
+    participant = service.get_participant(session=session, event_id=event_id, participant_id=participant_id)
+    service.check_speaks_for(viewer, participant)
+    meetings = service.meetings_of(session=session, event_id=event_id, participant_id=participant_id)
+    return participant, service.agenda_rows(event=event, participant=participant, meetings=meetings)
+
+
+@router.get(
+    f"{EVENT}/participants/{{participant_id}}/agenda",
+    response_model=Agenda,
+    summary="A participant's meetings in time order",
+    responses=error_responses(403, 404),
+)
+def agenda(event_id: IdPath, participant_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
+    participant, rows = _agenda(session, event_id, participant_id, viewer)
+    return {
+        "event_id": event_id,
+        "participant_id": participant.id,
+        "organization_name": participant.organization.name,
+        "items": rows,
+    }
+
+
+@router.get(
+    f"{EVENT}/participants/{{participant_id}}/agenda.csv",
+    summary="A participant's agenda as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **error_responses(403, 404)},
+)
+def agenda_csv(event_id: IdPath, participant_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Response:
+    _participant, rows = _agenda(session, event_id, participant_id, viewer)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=[*AGENDA_COLUMNS, "counterpart_attendees"], extrasaction="ignore"
+    )
+    writer.writeheader()
+    for row in rows:
+        # A spreadsheet runs a cell starting with = + - @ as a formula: names are disarmed.
+        name = row["counterpart_organization"]
+        safe = f"'{name}" if name[:1] in ("=", "+", "-", "@") else name
+        writer.writerow(
+            {
+                **row,
+                "counterpart_organization": safe,
+                "counterpart_attendees": "; ".join(row["counterpart_attendees"]),
+            }
+        )
+    filename = f"event-{event_id}-participant-{participant_id}-agenda.csv"
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.post(
+    f"{EVENT}/meetings/{{meeting_id}}/confirm",
+    response_model=MeetingRead,
+    summary="Confirm a meeting (each side, or staff for both); confirmed meetings stay put",
+    responses=error_responses(403, 404, 409),
+)
+def confirm(event_id: IdPath, meeting_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
+    _member_only(viewer)
+    event = service.get_event(session=session, event_id=event_id)
+    service.check_open(event)
+    meeting = service.get_meeting(session=session, event_id=event_id, meeting_id=meeting_id)
+    service.confirm(session=session, meeting=meeting, viewer=viewer)
+    session.commit()
+    return meeting
+
+
+@router.post(
+    f"{EVENT}/meetings/{{meeting_id}}/cancel",
+    response_model=ScheduleReport,
+    summary="Cancel a meeting and re-optimise the rest, keeping confirmed meetings",
+    responses=error_responses(403, 404, 409),
+)
+def cancel(
+    event_id: IdPath, meeting_id: IdPath, session: SessionDep, viewer: ViewerDep, runtime: RuntimeDep
+) -> Any:
+    _member_only(viewer)
+    event = service.get_event(session=session, event_id=event_id)
+    meeting = service.get_meeting(session=session, event_id=event_id, meeting_id=meeting_id)
+    service.cancel(session=session, event=event, meeting=meeting, viewer=viewer)
+    report = schedule_event(
+        session=session, event=event, time_limit=runtime.settings.event_reschedule_seconds, matcher=None
+    )
+    session.commit()
+    return report
+
+
+@router.post(
+    f"{EVENT}/meetings/{{meeting_id}}/outcome",
+    response_model=MeetingRead,
+    summary="What came of a meeting; an introduction moves the pair along the broker pipeline",
+    responses=error_responses(400, 403, 404, 409, 413),
+)
+def outcome(
+    event_id: IdPath,
+    meeting_id: IdPath,
+    body: OutcomeBody,
+    session: SessionDep,
+    staff: StaffDep,
+    matcher: MatcherDep,
+) -> Any:
+    event = service.get_event(session=session, event_id=event_id)
+    meeting = service.get_meeting(session=session, event_id=event_id, meeting_id=meeting_id)
+    record_outcome(
+        session=session,
+        matcher=matcher,
+        event=event,
+        meeting=meeting,
+        outcome=body.outcome,
+        need_id=body.need_id,
+        offer_id=body.offer_id,
+        note=body.note,
+        actor=staff,
+    )
+    session.commit()
+    return meeting
