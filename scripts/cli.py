@@ -333,6 +333,53 @@ def calibrate(
         typer.echo(f"wrote {write_default_ranker(spec)}")
 
 
+@app.command("event-schedule")
+def event_schedule(
+    event_id: Annotated[int, typer.Argument(help="the matchmaking event's id", min=1)],
+    time_limit: Annotated[
+        float | None,
+        typer.Option(help="optimiser seconds (default: TECHMATCH_EVENT_SOLVER_SECONDS)", min=0.1),
+    ] = None,
+    rescore: Annotated[bool, typer.Option(help="score the participants' listings again (else reuse)")] = True,
+) -> None:
+    """(Re-)optimise a matchmaking event's schedule, keeping confirmed meetings (as the API's schedule)."""
+    from api.app import build_runtime
+    from api.event_planning import schedule_event
+    from models.errors import StoreError
+    from models.meetings import get_event
+
+    runtime = build_runtime(get_settings().model_copy(update={"background_workers": False}))
+    try:
+        with transaction(runtime.session_factory) as session:
+            event = get_event(session=session, event_id=event_id)
+            report = schedule_event(
+                session=session,
+                event=event,
+                time_limit=time_limit or runtime.settings.event_solver_seconds,
+                matcher=runtime.matcher if rescore else None,
+            )
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.index_sync.close()
+        runtime.engine.dispose()
+    typer.echo(
+        f"{report.meetings} meetings ({report.confirmed_kept} confirmed kept, {report.requests_placed}/"
+        f"{report.requests_accepted} accepted requests placed, {report.proposals_placed} proposals) by "
+        f"{report.method} in {report.seconds:.2f} s; value {report.value} (greedy {report.greedy_value}); "
+        f"{report.agendas_changed} agendas changed"
+    )
+
+
+@app.command("bench-events", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_events(ctx: typer.Context) -> None:
+    """Matchmaking-event schedules, CP-SAT against greedy; options as `python -m scripts.bench_events --help`."""
+    from scripts.bench_events import main as run_benchmark
+
+    run_benchmark(list(ctx.args))
+
+
 @app.command("bench-index", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def bench_index(ctx: typer.Context) -> None:
     """Vector index and encoder benchmark; options as `python -m scripts.bench_index --help`."""
