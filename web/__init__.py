@@ -13,11 +13,11 @@ from fastapi.staticfiles import StaticFiles
 
 from web import errors
 from web.pages import csrf_protected
-from web.routes import account, public
+from web.routes import account, broker, dashboard, listings, public
 
 STATIC_DIR = Path(__file__).with_name("static")
 
-ROUTERS: list[APIRouter] = [public.router, account.router]
+ROUTERS: list[APIRouter] = [public.router, account.router, listings.router, broker.router, dashboard.router]
 
 
 def install(app: FastAPI) -> None:

@@ -1,0 +1,75 @@
+"""A broker works the queue in the browser: accepts a suggestion by keyboard, introduces the pair, and the
+dashboard counts the introduction."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from core.taxonomy import Role
+from tests.web.e2e.conftest import Floor
+
+pytestmark = pytest.mark.integration
+
+
+def introductions(floor: Floor) -> int:
+    floor.visit("/dashboard", "dashboard")
+    assert floor.page.locator("#chart-funnel svg title").count() == 1
+    return int(re.sub(r"\D", "", floor.page.locator("#total-introduced strong").inner_text()))
+
+
+def test_broker_accepts_a_suggestion_introduces_it_and_the_dashboard_counts_it(floor: Floor) -> None:
+    floor.sign_in(Role.BROKER, "/dashboard")
+    before = introductions(floor)
+
+    floor.visit("/broker/queue", "queue")
+    first = floor.page.locator("[data-queue] .queue-item").first
+    match_id = first.get_attribute("data-match")
+    need_title = first.locator("a.open").inner_text()
+    # Keyboard: J selects the first match, A accepts it.
+    floor.page.locator("body").press("j")
+    assert "selected" in (first.get_attribute("class") or "")
+    with floor.page.expect_navigation():
+        floor.page.keyboard.press("a")
+    floor.shoot("queue after accepting")
+    assert f"moved={match_id}" in floor.page.url
+    assert floor.page.locator(f"#match-{match_id}").count() == 0  # no longer waiting for review
+
+    floor.visit(f"/broker/matches/{match_id}", "match")
+    need_card, offer_card = floor.page.locator("#need-title"), floor.page.locator("#offer-title")
+    assert need_card.inner_text() == need_title
+    need_box, offer_box = need_card.bounding_box(), offer_card.bounding_box()
+    assert need_box and offer_box and offer_box["x"] > need_box["x"] + 200  # side by side at desktop width
+    assert floor.page.locator("table.features tbody tr").count() >= 1  # the explanation's features
+    with floor.page.expect_navigation():
+        floor.page.locator("form.move:has(input[name=to][value=introduced]) button[type=submit]").click()
+    floor.shoot("match introduced")
+    assert floor.page.locator(".history li").count() == 3  # suggested, accepted, introduced
+    assert floor.page.locator("h1 .stage-introduced").count() == 1
+
+    floor.visit("/broker/pipeline", "pipeline")
+    card = floor.page.locator(f'section[aria-labelledby=stage-introduced] [data-match="{match_id}"]')
+    assert card.count() == 1
+    card.locator("summary").click()
+    assert card.locator(".history li").count() == 3
+
+    assert introductions(floor) == before + 1
+
+
+def test_a_rejection_needs_a_reason(floor: Floor) -> None:
+    floor.sign_in(Role.BROKER, "/broker/queue")
+    item = floor.page.locator("[data-queue] .queue-item").first
+    match_id = item.get_attribute("data-match")
+    # The browser itself refuses the form without a reason (required select)...
+    item.locator("form[data-reject] button[type=submit]").click()
+    assert floor.page.url.endswith("/broker/queue")
+    # ...and with one the match leaves the queue, its reason in its history.
+    item.locator("select[name=reason]").select_option("duplicate")
+    with floor.page.expect_navigation():
+        item.locator("form[data-reject] button[type=submit]").click()
+    floor.shoot("queue after rejecting")
+    floor.visit(f"/broker/matches/{match_id}", "rejected match")
+    assert floor.page.locator("h1 .stage-rejected").count() == 1
+    assert floor.page.locator(".history li").last.inner_text().count("·") >= 1
+    assert floor.page.locator("form.move").count() == 0  # closed
