@@ -12,7 +12,7 @@ from api import errors, openapi
 from api.body_limit import BodySizeLimit
 from api.indexing import build_index_sync
 from api.rate_limits import RateLimits
-from api.routes import broker, events, health, matching, organizations
+from api.routes import broker, event_meetings, events, health, matching, organizations
 from api.routes.listings import NEEDS, OFFERS, listing_router
 from api.runtime import Runtime
 from api.suggestions import SuggestionWorker
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     app.include_router(matching.router, prefix=API_PREFIX, tags=["search and matches"])
     app.include_router(broker.router, prefix=API_PREFIX, tags=["broker workflow"])
     app.include_router(events.router, prefix=API_PREFIX, tags=["matchmaking events"])
+    app.include_router(event_meetings.router, prefix=API_PREFIX, tags=["matchmaking events"])
     # The floor's pages at "/" (imported here: web builds on api, not the other way round).
     import web
 

@@ -16,6 +16,7 @@ from core.taxonomy import ListingStatus
 from matcher.schedule import pair_of
 from matcher.schedule_solver import solve
 from matcher.service import Matcher
+from models import event_participants as participant_service
 from models import matches as match_service
 from models import meetings as meeting_service
 from models.errors import ConflictError, InvalidError
@@ -31,7 +32,7 @@ def score_participants(*, matcher: Matcher, session: Session, event: Matchmaking
 
     Rows are [a, b, score, need_id, offer_id] (a < b), the form stored on the event.
     """
-    participants = meeting_service.participants_of(session=session, event_id=event.id)
+    participants = participant_service.participants_of(session=session, event_id=event.id)
     offer_owner = {offer_id: p.id for p in participants for offer_id in p.offer_ids}
     searchable = visible_ids(session=session, model=Offer, filters=_PUBLISHED, viewer=ENGINE_VIEWER)
     offers = searchable & offer_owner.keys()
@@ -72,7 +73,7 @@ def schedule_event(
 ) -> Scheduled:
     """Re-optimise the event's schedule, keeping confirmed meetings; `matcher` re-scores the pairs
     first (None reuses the stored scores, as after a cancellation)."""
-    meeting_service.check_open(event)
+    participant_service.check_open(event)
     if matcher is not None:
         event.pair_scores = score_participants(matcher=matcher, session=session, event=event)
     problem = meeting_service.build_problem(session=session, event=event)

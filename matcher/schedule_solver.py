@@ -37,7 +37,7 @@ Pair = tuple[int, int]
 # Proposals each participant brings into the model beyond its cap: a pair that neither side ranks
 # this high would displace a better meeting of both, so leaving it out costs (almost) nothing and
 # keeps the model small at a thousand participants.
-EXTRA_PROPOSALS = 6
+EXTRA_PROPOSALS = 4
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ def solve(problem: Problem, *, time_limit: float = 8.0, workers: int = 2, seed: 
         return time_limit - (time.perf_counter() - started)
 
     shortlisted = shortlist(problem, candidates, set(hint))
-    picked = choose_pairs(problem, shortlisted, room, set(hint), left() * 0.4, **run)
+    picked = choose_pairs(problem, shortlisted, room, set(hint), left() * 0.6, **run)
     chosen = choose_slots(problem, picked, values, room, left() * 0.8, **run)
     meetings = fill(problem, chosen, candidates)
     broken = violations(problem, meetings)

@@ -346,7 +346,7 @@ def event_schedule(
     from api.app import build_runtime
     from api.event_planning import schedule_event
     from models.errors import StoreError
-    from models.meetings import get_event
+    from models.event_participants import get_event
 
     runtime = build_runtime(get_settings().model_copy(update={"background_workers": False}))
     try:

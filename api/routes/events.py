@@ -3,41 +3,33 @@ read their agendas (JSON or CSV); after the day brokers record what came of each
 
 from __future__ import annotations
 
-import csv
-import io
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, HTTPException
 from sqlalchemy import func, select
 
-from api.deps import MatcherDep, RuntimeDep, SessionDep, StaffDep, ViewerDep, forbid_unknown_query
+from api.deps import SessionDep, StaffDep, ViewerDep, forbid_unknown_query
 from api.errors import COMMON_ERRORS, error_responses
-from api.event_planning import record_outcome, schedule_event
 from api.params import IdPath, LimitQuery, OffsetQuery
 from api.schemas.common import Page
 from api.schemas.events import (
-    Agenda,
     EventCreate,
     EventRead,
     EventUpdate,
     ExclusionCreate,
     ExclusionRead,
-    MeetingRead,
-    OutcomeBody,
     ParticipantCreate,
     ParticipantRead,
     ParticipantUpdate,
     RequestCreate,
     RequestDecision,
     RequestRead,
-    ScheduleReport,
-    TablePlan,
 )
 from core.access import Viewer, can_write
-from models import meetings as service
+from models import event_participants as participant_service
+from models import meeting_requests as request_service
 from models.errors import ForbiddenError, InvalidError
-from models.matchmaking import EventStatus, MatchmakingEvent, MeetingStatus, Participant
+from models.matchmaking import EventStatus, MatchmakingEvent, Participant
 
 router = APIRouter(dependencies=[Depends(forbid_unknown_query)], responses=COMMON_ERRORS)
 EVENT = "/events/{event_id}"
@@ -53,7 +45,7 @@ AGENDA_COLUMNS = (
 )
 
 
-def _member_only(viewer: Viewer) -> None:
+def member_only(viewer: Viewer) -> None:
     if viewer.is_anonymous:
         raise HTTPException(401, "This action needs an API key.", headers={"WWW-Authenticate": "Bearer"})
 
@@ -78,10 +70,10 @@ def _acting_participant(
     if viewer.is_staff:
         if given is None:
             raise InvalidError("Staff name the participant (requester_id) they act for.")
-        return service.get_participant(session=session, event_id=event.id, participant_id=given)
+        return participant_service.get_participant(session=session, event_id=event.id, participant_id=given)
     if given is not None:
         raise ForbiddenError("Members act as their own participant; leave requester_id out.")
-    for participant in service.participants_of(session=session, event_id=event.id):
+    for participant in participant_service.participants_of(session=session, event_id=event.id):
         if participant.organization_id == viewer.organization_id:
             return participant
     raise InvalidError("Your organization is not registered for this event.")
@@ -115,7 +107,7 @@ def list_events(session: SessionDep, offset: OffsetQuery = 0, limit: LimitQuery 
 
 @router.get(EVENT, response_model=EventRead, summary="One event", responses=error_responses(404))
 def read_event(event_id: IdPath, session: SessionDep) -> Any:
-    return service.get_event(session=session, event_id=event_id)
+    return participant_service.get_event(session=session, event_id=event_id)
 
 
 @router.patch(
@@ -125,8 +117,8 @@ def read_event(event_id: IdPath, session: SessionDep) -> Any:
     responses=error_responses(400, 403, 404, 409, 413),
 )
 def update_event(event_id: IdPath, body: EventUpdate, session: SessionDep, _staff: StaffDep) -> Any:
-    event = service.get_event(session=session, event_id=event_id)
-    service.check_open(event)
+    event = participant_service.get_event(session=session, event_id=event_id)
+    participant_service.check_open(event)
     for name, value in body.model_dump(exclude_none=True).items():
         setattr(event, name, EventStatus(value) if name == "status" else value)
     session.commit()
@@ -141,8 +133,8 @@ def update_event(event_id: IdPath, body: EventUpdate, session: SessionDep, _staf
     responses=error_responses(400, 403, 404, 409, 413),
 )
 def register(event_id: IdPath, body: ParticipantCreate, session: SessionDep, viewer: ViewerDep) -> Any:
-    _member_only(viewer)
-    event = service.get_event(session=session, event_id=event_id)
+    member_only(viewer)
+    event = participant_service.get_event(session=session, event_id=event_id)
     values = body.model_dump()
     if not viewer.is_staff:
         if values["organization_id"] not in (None, viewer.organization_id) or viewer.organization_id is None:
@@ -150,7 +142,7 @@ def register(event_id: IdPath, body: ParticipantCreate, session: SessionDep, vie
         values["organization_id"] = viewer.organization_id
     elif values["organization_id"] is None:
         raise InvalidError("Staff name the organization_id they register.")
-    participant = service.register(session=session, event=event, values=values)
+    participant = participant_service.register(session=session, event=event, values=values)
     session.commit()
     return _participant_view(participant, viewer)
 
@@ -162,9 +154,12 @@ def register(event_id: IdPath, body: ParticipantCreate, session: SessionDep, vie
     responses=error_responses(404),
 )
 def list_participants(event_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
-    _member_only(viewer)
-    service.get_event(session=session, event_id=event_id)
-    return [_participant_view(p, viewer) for p in service.participants_of(session=session, event_id=event_id)]
+    member_only(viewer)
+    participant_service.get_event(session=session, event_id=event_id)
+    return [
+        _participant_view(p, viewer)
+        for p in participant_service.participants_of(session=session, event_id=event_id)
+    ]
 
 
 @router.patch(
@@ -176,11 +171,13 @@ def list_participants(event_id: IdPath, session: SessionDep, viewer: ViewerDep) 
 def update_participant(
     event_id: IdPath, participant_id: IdPath, body: ParticipantUpdate, session: SessionDep, viewer: ViewerDep
 ) -> Any:
-    _member_only(viewer)
-    event = service.get_event(session=session, event_id=event_id)
-    participant = service.get_participant(session=session, event_id=event_id, participant_id=participant_id)
-    service.check_speaks_for(viewer, participant)
-    service.update_participant(
+    member_only(viewer)
+    event = participant_service.get_event(session=session, event_id=event_id)
+    participant = participant_service.get_participant(
+        session=session, event_id=event_id, participant_id=participant_id
+    )
+    participant_service.check_speaks_for(viewer, participant)
+    participant_service.update_participant(
         session=session, event=event, participant=participant, values=body.model_dump(exclude_none=True)
     )
     session.commit()
@@ -195,14 +192,14 @@ def update_participant(
     responses=error_responses(400, 403, 404, 409, 413),
 )
 def add_exclusion(event_id: IdPath, body: ExclusionCreate, session: SessionDep, viewer: ViewerDep) -> Any:
-    _member_only(viewer)
-    event = service.get_event(session=session, event_id=event_id)
+    member_only(viewer)
+    event = participant_service.get_event(session=session, event_id=event_id)
     organization_id = body.organization_id if viewer.is_staff else viewer.organization_id
     if organization_id is None or (
         not viewer.is_staff and body.organization_id not in (None, organization_id)
     ):
         raise InvalidError("Staff name the organization_id; members exclude for their own organization.")
-    exclusion = service.add_exclusion(
+    exclusion = participant_service.add_exclusion(
         session=session,
         event=event,
         organization_id=organization_id,
@@ -220,11 +217,13 @@ def add_exclusion(event_id: IdPath, body: ExclusionCreate, session: SessionDep, 
     responses=error_responses(400, 403, 404, 409, 413),
 )
 def request_meeting(event_id: IdPath, body: RequestCreate, session: SessionDep, viewer: ViewerDep) -> Any:
-    _member_only(viewer)
-    event = service.get_event(session=session, event_id=event_id)
+    member_only(viewer)
+    event = participant_service.get_event(session=session, event_id=event_id)
     requester = _acting_participant(session, event, viewer, body.requester_id)
-    target = service.get_participant(session=session, event_id=event_id, participant_id=body.target_id)
-    request = service.request_meeting(
+    target = participant_service.get_participant(
+        session=session, event_id=event_id, participant_id=body.target_id
+    )
+    request = request_service.request_meeting(
         session=session, event=event, requester=requester, target=target, note=body.note
     )
     session.commit()
@@ -238,12 +237,12 @@ def request_meeting(event_id: IdPath, body: RequestCreate, session: SessionDep, 
     responses=error_responses(400, 404),
 )
 def list_requests(event_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
-    _member_only(viewer)
-    event = service.get_event(session=session, event_id=event_id)
+    member_only(viewer)
+    event = participant_service.get_event(session=session, event_id=event_id)
     if viewer.is_staff:
-        return service.requests_of(session=session, event_id=event_id)
+        return request_service.requests_of(session=session, event_id=event_id)
     own = _acting_participant(session, event, viewer, None)
-    return service.requests_of(session=session, event_id=event_id, participant_id=own.id)
+    return request_service.requests_of(session=session, event_id=event_id, participant_id=own.id)
 
 
 @router.post(
@@ -255,220 +254,15 @@ def list_requests(event_id: IdPath, session: SessionDep, viewer: ViewerDep) -> A
 def decide_request(
     event_id: IdPath, request_id: IdPath, body: RequestDecision, session: SessionDep, viewer: ViewerDep
 ) -> Any:
-    _member_only(viewer)
-    event = service.get_event(session=session, event_id=event_id)
-    request = service.get_request(session=session, event_id=event_id, request_id=request_id)
-    target = service.get_participant(session=session, event_id=event_id, participant_id=request.target_id)
-    service.check_speaks_for(viewer, target)
-    service.decide_request(session=session, event=event, request=request, accept=body.decision == "accept")
+    member_only(viewer)
+    event = participant_service.get_event(session=session, event_id=event_id)
+    request = request_service.get_request(session=session, event_id=event_id, request_id=request_id)
+    target = participant_service.get_participant(
+        session=session, event_id=event_id, participant_id=request.target_id
+    )
+    participant_service.check_speaks_for(viewer, target)
+    request_service.decide_request(
+        session=session, event=event, request=request, accept=body.decision == "accept"
+    )
     session.commit()
     return request
-
-
-@router.post(
-    f"{EVENT}/schedule",
-    response_model=ScheduleReport,
-    summary="Score the participants' listings and (re-)optimise the schedule, keeping confirmed meetings",
-    responses=error_responses(403, 404, 409),
-)
-def schedule(
-    event_id: IdPath, session: SessionDep, _staff: StaffDep, matcher: MatcherDep, runtime: RuntimeDep
-) -> Any:
-    event = service.get_event(session=session, event_id=event_id)
-    report = schedule_event(
-        session=session, event=event, time_limit=runtime.settings.event_solver_seconds, matcher=matcher
-    )
-    session.commit()
-    return report
-
-
-@router.post(
-    f"{EVENT}/publish",
-    response_model=EventRead,
-    summary="Send every participant its agenda",
-    responses=error_responses(403, 404, 409),
-)
-def publish(event_id: IdPath, session: SessionDep, _staff: StaffDep) -> Any:
-    event = service.get_event(session=session, event_id=event_id)
-    service.publish(session=session, event=event)
-    session.commit()
-    return event
-
-
-@router.get(
-    f"{EVENT}/meetings",
-    response_model=list[MeetingRead],
-    summary="Every meeting of the event",
-    responses=error_responses(403, 404),
-)
-def list_meetings(
-    event_id: IdPath,
-    session: SessionDep,
-    _staff: StaffDep,
-    status: Annotated[MeetingStatus | None, Query()] = None,
-) -> Any:
-    service.get_event(session=session, event_id=event_id)
-    meetings = service.meetings_of(session=session, event_id=event_id)
-    return [m for m in meetings if status is None or m.status == status]
-
-
-@router.get(
-    f"{EVENT}/table-plan",
-    response_model=TablePlan,
-    summary="Which pair sits at which table in each slot",
-    responses=error_responses(403, 404),
-)
-def table_plan(event_id: IdPath, session: SessionDep, _staff: StaffDep) -> Any:
-    event = service.get_event(session=session, event_id=event_id)
-    meetings = [
-        m
-        for m in service.meetings_of(session=session, event_id=event_id)
-        if m.status != MeetingStatus.CANCELLED
-    ]
-    return {
-        "event_id": event.id,
-        "slots": [
-            {
-                "slot": slot,
-                "starts_at": event.slot_start(slot),
-                "ends_at": event.slot_start(slot + 1),
-                "tables": [
-                    {
-                        "table": m.table_number,
-                        "meeting_id": m.id,
-                        "participants": [m.a.organization.name, m.b.organization.name],
-                        "status": m.status,
-                    }
-                    for m in meetings
-                    if m.slot == slot
-                ],
-            }
-            for slot in range(event.slots)
-        ],
-    }
-
-
-def _agenda(
-    session: Any, event_id: int, participant_id: int, viewer: Viewer
-) -> tuple[Participant, list[dict[str, Any]]]:
-    _member_only(viewer)
-    event = service.get_event(session=session, event_id=event_id)
-    participant = service.get_participant(session=session, event_id=event_id, participant_id=participant_id)
-    service.check_speaks_for(viewer, participant)
-    meetings = service.meetings_of(session=session, event_id=event_id, participant_id=participant_id)
-    return participant, service.agenda_rows(event=event, participant=participant, meetings=meetings)
-
-
-@router.get(
-    f"{EVENT}/participants/{{participant_id}}/agenda",
-    response_model=Agenda,
-    summary="A participant's meetings in time order",
-    responses=error_responses(403, 404),
-)
-def agenda(event_id: IdPath, participant_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
-    participant, rows = _agenda(session, event_id, participant_id, viewer)
-    return {
-        "event_id": event_id,
-        "participant_id": participant.id,
-        "organization_name": participant.organization.name,
-        "items": rows,
-    }
-
-
-@router.get(
-    f"{EVENT}/participants/{{participant_id}}/agenda.csv",
-    summary="A participant's agenda as CSV",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **error_responses(403, 404)},
-)
-def agenda_csv(event_id: IdPath, participant_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Response:
-    _participant, rows = _agenda(session, event_id, participant_id, viewer)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=[*AGENDA_COLUMNS, "counterpart_attendees"], extrasaction="ignore"
-    )
-    writer.writeheader()
-    for row in rows:
-        # A spreadsheet runs a cell starting with = + - @ as a formula: names are disarmed.
-        name = row["counterpart_organization"]
-        safe = f"'{name}" if name[:1] in ("=", "+", "-", "@") else name
-        writer.writerow(
-            {
-                **row,
-                "counterpart_organization": safe,
-                "counterpart_attendees": "; ".join(row["counterpart_attendees"]),
-            }
-        )
-    filename = f"event-{event_id}-participant-{participant_id}-agenda.csv"
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-@router.post(
-    f"{EVENT}/meetings/{{meeting_id}}/confirm",
-    response_model=MeetingRead,
-    summary="Confirm a meeting (each side, or staff for both); confirmed meetings stay put",
-    responses=error_responses(403, 404, 409),
-)
-def confirm(event_id: IdPath, meeting_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
-    _member_only(viewer)
-    event = service.get_event(session=session, event_id=event_id)
-    service.check_open(event)
-    meeting = service.get_meeting(session=session, event_id=event_id, meeting_id=meeting_id)
-    service.confirm(session=session, meeting=meeting, viewer=viewer)
-    session.commit()
-    return meeting
-
-
-@router.post(
-    f"{EVENT}/meetings/{{meeting_id}}/cancel",
-    response_model=ScheduleReport,
-    summary="Cancel a meeting and re-optimise the rest, keeping confirmed meetings",
-    responses=error_responses(403, 404, 409),
-)
-def cancel(
-    event_id: IdPath, meeting_id: IdPath, session: SessionDep, viewer: ViewerDep, runtime: RuntimeDep
-) -> Any:
-    _member_only(viewer)
-    event = service.get_event(session=session, event_id=event_id)
-    meeting = service.get_meeting(session=session, event_id=event_id, meeting_id=meeting_id)
-    service.cancel(session=session, event=event, meeting=meeting, viewer=viewer)
-    report = schedule_event(
-        session=session, event=event, time_limit=runtime.settings.event_reschedule_seconds, matcher=None
-    )
-    session.commit()
-    return report
-
-
-@router.post(
-    f"{EVENT}/meetings/{{meeting_id}}/outcome",
-    response_model=MeetingRead,
-    summary="What came of a meeting; an introduction moves the pair along the broker pipeline",
-    responses=error_responses(400, 403, 404, 409, 413),
-)
-def outcome(
-    event_id: IdPath,
-    meeting_id: IdPath,
-    body: OutcomeBody,
-    session: SessionDep,
-    staff: StaffDep,
-    matcher: MatcherDep,
-) -> Any:
-    event = service.get_event(session=session, event_id=event_id)
-    meeting = service.get_meeting(session=session, event_id=event_id, meeting_id=meeting_id)
-    record_outcome(
-        session=session,
-        matcher=matcher,
-        event=event,
-        meeting=meeting,
-        outcome=body.outcome,
-        need_id=body.need_id,
-        offer_id=body.offer_id,
-        note=body.note,
-        actor=staff,
-    )
-    session.commit()
-    return meeting
