@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from api import errors, openapi
 from api.body_limit import BodySizeLimit
 from api.indexing import build_index_sync
+from api.links import LinkWorker
 from api.rate_limits import RateLimits
-from api.routes import broker, event_meetings, events, health, matching, organizations
+from api.routes import broker, event_meetings, events, health, links, matching, organizations
 from api.routes.listings import NEEDS, OFFERS, listing_router
 from api.runtime import Runtime
 from api.suggestions import SuggestionWorker
@@ -52,12 +53,18 @@ def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime
     )
     if settings.background_workers:
         suggestions = SuggestionWorker(settings=settings, session_factory=session_factory, matcher=matcher)
-        index_sync.on_applied(suggestions.notify)
+        # Links first, then suggestions: a new duplicate is known as one before it could be suggested twice.
+        link_worker = LinkWorker(session_factory=session_factory, indexes=index_sync.indexes)
+        index_sync.on_applied(link_worker.notify)
+        link_worker.on_processed(suggestions.notify)
         suggestions.start()
         webhooks = WebhookDeliverer(settings=settings, session_factory=session_factory)
         webhooks.start()
         runtime.components["suggestions"] = suggestions
         runtime.components["webhooks"] = webhooks
+        # Registered last so it closes first, handing what it finishes on to the suggestion worker.
+        runtime.components["links"] = link_worker
+        link_worker.start()
     # After the workers subscribed: listings that changed while the service was down (an import,
     # a crash) are re-indexed here and then matched like any other change.
     report = index_sync.reconcile(show_progress=True)
@@ -101,6 +108,7 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     app.include_router(broker.router, prefix=API_PREFIX, tags=["broker workflow"])
     app.include_router(events.router, prefix=API_PREFIX, tags=["matchmaking events"])
     app.include_router(event_meetings.router, prefix=API_PREFIX, tags=["matchmaking events"])
+    app.include_router(links.router, prefix=API_PREFIX, tags=["duplicates and translations"])
     # The floor's pages at "/" (imported here: web builds on api, not the other way round).
     import web
 

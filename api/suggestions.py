@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.links import cluster_map, pairs_covered_by_cluster
 from api.records import StoreRecords, need_record, offer_record
 from core.access import Viewer
 from core.settings import Settings
@@ -48,9 +49,15 @@ def _scoring(result: ScoredListing) -> Scoring:
 
 
 def rank_pairs(
-    *, matcher: Matcher, session: Session, row: Need | Offer, allowed_ids: set[int], k: int
+    *,
+    matcher: Matcher,
+    session: Session,
+    row: Need | Offer,
+    allowed_ids: set[int],
+    k: int,
+    clusters: Mapping[int, int] | None = None,
 ) -> list[tuple[int, Scoring]]:
-    """The top `k` counterparts of a need or an offer, each with its Scoring."""
+    """The top `k` counterparts of a need or an offer, each with its Scoring; one per cluster of `clusters`."""
     results = matcher.match(
         need_record(row) if isinstance(row, Need) else offer_record(row),
         allowed_ids=allowed_ids,
@@ -58,6 +65,7 @@ def rank_pairs(
         viewer=ENGINE_VIEWER,
         k=k,
         now=utcnow(),
+        clusters=clusters,
     )
     return [(result.id, _scoring(result)) for result in results]
 
@@ -141,18 +149,33 @@ class SuggestionWorker:
                 withdrawn = withdraw_suggestions(session=session, kind=kind, listing_id=listing_id)
                 return Counter({"withdrawn": withdrawn}) if withdrawn else outcomes
             allowed = visible_ids(session=session, model=other, filters=_PUBLISHED, viewer=ENGINE_VIEWER)
+            other_kind = "offers" if kind == "needs" else "needs"
+            # One technology listed twice (or in two languages) is suggested once per counterpart.
+            other_clusters = cluster_map(session=session, kind=other_kind)
             ranked = rank_pairs(
                 matcher=self.matcher,
                 session=session,
                 row=row,
                 allowed_ids=allowed,
                 k=self.settings.suggestion_top_k,
+                clusters=other_clusters,
             )
-            kept = [
+            above = [
                 (other_id, scoring)
                 for other_id, scoring in ranked
                 if scoring.score >= self.settings.suggestion_threshold
             ]
+            covered = pairs_covered_by_cluster(
+                session=session,
+                kind=kind,
+                listing_id=listing_id,
+                own_clusters=cluster_map(session=session, kind=kind),
+                other_clusters=other_clusters,
+                other_ids=[other_id for other_id, _ in above],
+            )
+            kept = [(other_id, scoring) for other_id, scoring in above if other_id not in covered]
+            if len(kept) < len(above):
+                outcomes["clustered"] += len(above) - len(kept)
             ids = [other_id for other_id, _ in kept]
             counterparts: dict[int, Need] | dict[int, Offer] = (
                 get_listings(session=session, model=Offer, ids=ids)

@@ -217,6 +217,30 @@ class ListingIndex:
                 return None
             return self.vectors.vector(document.id)
 
+    def vector_of(self, doc_id: int) -> np.ndarray | None:
+        """The stored vector of an indexed listing (duplicate and translation detection)."""
+        with self._lock:
+            return self.vectors.vector(doc_id)
+
+    def indexed_languages(self) -> list[str]:
+        with self._lock:
+            return self.languages.names()
+
+    def nearest_in_language(
+        self, vector: np.ndarray, k: int, *, language: str, exclude: Collection[int] = ()
+    ) -> Hits:
+        """Nearest listings written in `language` by plain cosine, best first: comparing a listing with its
+        neighbours in one language needs no centring."""
+        with self._lock:
+            allowed = [
+                doc_id
+                for doc_id, doc_language in self.languages.language_of.items()
+                if doc_language == language and doc_id not in exclude
+            ]
+            if not allowed:
+                return []
+            return self.vectors.search(vector[None, :], k, allowed_ids=allowed)[0]
+
     def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None) -> Hits:
         with self._lock:
             return self.lexical.search(text, k, allowed_ids=allowed_ids)
@@ -278,6 +302,10 @@ class LanguageCentroids:
     def count(self, language: str) -> int:
         """How many indexed listings are written in `language`."""
         return self._counts.get(language, 0)
+
+    def names(self) -> list[str]:
+        """The languages with at least one indexed listing."""
+        return sorted(self._counts)
 
     def nearest(self, query: np.ndarray) -> str | None:
         """The language whose mean vector is closest to `query`; None unless two languages are indexed."""

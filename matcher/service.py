@@ -24,6 +24,7 @@ from matcher.features import (
     text_feature_rows,
 )
 from matcher.fusion import AdaptiveFusion, FusedCandidate, fusion_for
+from matcher.links import collapse
 from matcher.ranker import MatchRanker
 from matcher.records import ListingRecord, NeedRecord, OfferRecord, RecordSource
 
@@ -101,6 +102,8 @@ class ScoredListing:
     ranker_version: str | None = None
     # The ranker's input for this pair, in FEATURE_NAMES order: stored with suggestions as training data.
     features: tuple[float, ...] = ()
+    # Other listings of the same technology (duplicates, translations) this hit stands for.
+    also: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,9 +195,17 @@ class Matcher:
         source: RecordSource,
         limit: int = 20,
         offset: int = 0,
+        clusters: Mapping[int, int] | None = None,
     ) -> tuple[list[ScoredListing], int]:
-        """A page of free-text results, with the words each matched, and the number of candidates found."""
+        """A page of free-text results, with the words each matched, and the number of candidates found;
+        with `clusters` (listing id -> cluster), each cluster is one hit, its best-ranked member."""
         fused = self.candidates_for(kind=kind, text=query, allowed_ids=allowed_ids)
+        also: dict[int, tuple[int, ...]] = {}
+        if clusters:
+            by_id = {candidate.id: candidate for candidate in fused}
+            collapsed = collapse([candidate.id for candidate in fused], clusters)
+            fused = [by_id[hit.id] for hit in collapsed]
+            also = {hit.id: hit.also for hit in collapsed}
         page = fused[offset : offset + limit]
         ids = [candidate.id for candidate in page]
         records: Mapping[int, ListingRecord] = source.offers(ids) if kind == "offers" else source.needs(ids)
@@ -204,6 +215,7 @@ class Matcher:
                 score=round(candidate.score, 4),
                 text_score=round(candidate.score, 4),
                 explanation=Explanation(matched_terms=self._terms(kind, query, records[candidate.id])),
+                also=also.get(candidate.id, ()),
             )
             for candidate in page
             if candidate.id in records
@@ -245,13 +257,22 @@ class Matcher:
         viewer: Viewer,
         k: int = 10,
         now: datetime | None = None,
+        clusters: Mapping[int, int] | None = None,
     ) -> list[ScoredListing]:
-        """Listings of the other side for `listing`: candidates, hard rules, ranker, explanations."""
+        """Listings of the other side for `listing`: candidates, hard rules, ranker, explanations; with
+        `clusters` (listing id -> cluster), the best-scored member of a cluster stands for the others."""
         pairs = self.candidate_pairs(listing, allowed_ids=allowed_ids, source=source, viewer=viewer, now=now)
         if not pairs.others:
             return []
         scores = self.ranker.score_pairs(pairs.features)
-        order = np.argsort(-scores, kind="stable")[:k]
+        order = np.argsort(-scores, kind="stable")
+        also: dict[int, tuple[int, ...]] = {}
+        if clusters:
+            collapsed = collapse([pairs.others[row].id for row in order], clusters)
+            row_of = {pairs.others[row].id: row for row in order}
+            order = np.array([row_of[hit.id] for hit in collapsed], dtype=np.int64)
+            also = {hit.id: hit.also for hit in collapsed}
+        order = order[:k]
         kind = "offers" if isinstance(listing, NeedRecord) else "needs"
         return [
             ScoredListing(
@@ -267,6 +288,7 @@ class Matcher:
                 ),
                 ranker_version=self.ranker_version,
                 features=tuple(round(float(value), 6) for value in pairs.features[row]),
+                also=also.get(pairs.others[row].id, ()),
             )
             for row in order
         ]

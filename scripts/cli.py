@@ -207,6 +207,25 @@ def suggest() -> None:
     typer.echo(summary or "no suggestions")
 
 
+@app.command()
+def links() -> None:
+    """Find the duplicates and translations of every published listing again (dismissed links stay dismissed)."""
+    from api.app import build_runtime
+    from api.links import LinkWorker
+
+    runtime = build_runtime(get_settings().model_copy(update={"background_workers": False}))
+    try:
+        worker = LinkWorker(session_factory=runtime.session_factory, indexes=runtime.index_sync.indexes)
+        outcomes = worker.recompute_all()
+    finally:
+        runtime.index_sync.close()
+        runtime.engine.dispose()
+    summary = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()) if count)
+    typer.echo(summary or "no links")
+    if outcomes["failed"]:
+        raise typer.Exit(1)
+
+
 @app.command("train-ranker")
 def train_ranker() -> None:
     """Fit the ranker on broker decisions; activate it only if it beats the active one on held-out data."""
@@ -276,7 +295,10 @@ def deliver_webhooks(
 
 @app.command()
 def evaluate(
-    dataset_dir: Annotated[str, typer.Argument(help='a BEIR folder, or "demo" for the judged demo set')],
+    dataset_dir: Annotated[
+        str,
+        typer.Argument(help='a BEIR folder, "demo" for the judged demo set, "links" for duplicate and translation links'),
+    ],
     qrels: Annotated[
         str | None,
         typer.Option(help="qrels file inside the folder (default: qrels/test.tsv or the only one)"),
@@ -284,14 +306,28 @@ def evaluate(
     corpus: Annotated[str, typer.Option(help="corpus file inside the folder")] = "corpus.jsonl",
     queries: Annotated[str, typer.Option(help="queries file inside the folder")] = "queries.jsonl",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")] = False,
+    xquad: Annotated[
+        Path, typer.Option(help='with "links": the xquad_vi_en folder (parallel paragraphs)')
+    ] = Path("../shared/datasets/xquad_vi_en"),
 ) -> None:
-    """nDCG@10, Recall@100 and MRR@10 of bm25, dense and the shipped hybrid, side by side."""
+    """nDCG@10, Recall@100 and MRR@10 of bm25, dense and the shipped hybrid, side by side;
+    `evaluate links`: precision and recall of duplicate and translation links."""
     from indexes.encoder import build_encoder
     from scripts.demo_eval import evaluate_demo, format_report
     from scripts.evaluate import evaluate_beir, format_table
 
     settings = get_settings()
     encoder = build_encoder(settings)
+    if dataset_dir == "links":
+        from matcher.evaluation import CachedEncoder
+        from scripts.link_eval import evaluate_links, format_links_report
+
+        if not xquad.is_dir():
+            raise typer.BadParameter(f"{xquad} is not a directory", param_hint="--xquad")
+        cached = CachedEncoder(encoder, settings.data_dir / "cache" / "embeddings")
+        link_report = evaluate_links(encoder=cached, settings=settings, xquad=xquad)
+        typer.echo(json.dumps(link_report.as_json()) if as_json else format_links_report(link_report))
+        return
     if dataset_dir == "demo":
         report = evaluate_demo(encoder=encoder, settings=settings)
         typer.echo(json.dumps(report.as_json()) if as_json else format_report(report))

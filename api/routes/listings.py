@@ -26,6 +26,7 @@ from core.access import Viewer, can_write
 from core.taxonomy import IPStatus, Language, ListingStatus, Region, Role, Sector, TransferType
 from models import listings as listing_service
 from models.errors import ConflictError, ForbiddenError, InvalidError
+from models.links import delete_links_of
 from models.listings import ListingFilters, Need, Offer
 from models.matches import decided_match_count
 
@@ -208,6 +209,7 @@ def listing_router(kind: ListingKind) -> APIRouter:
                 f"This {kind.name} has matches brokers have acted on; archive it instead so their history stays."
             )
         listing_service.delete_listing(session=session, row=row)
+        delete_links_of(session=session, kind=f"{kind.name}s", listing_ids=[listing_id])
         session.commit()
         return Response(status_code=204)
 

@@ -9,10 +9,12 @@ from sqlalchemy.orm import Session
 
 from api.deps import MatcherDep, SessionDep, ViewerDep, forbid_unknown_query
 from api.errors import COMMON_ERRORS, error_responses
+from api.links import cluster_map
 from api.params import IdPath
 from api.rate_limits import rate_limited
 from api.records import StoreRecords, need_record, offer_record
 from api.routes.listings import ListingQueryDep
+from api.schemas.links import also_listed
 from api.schemas.listings import NeedRead, OfferRead, listing_view
 from api.schemas.matches import NeedResults, OfferResults
 from core.access import Viewer
@@ -53,7 +55,8 @@ def _page(
     offset: int,
     limit: int,
 ) -> dict[str, Any]:
-    rows = get_listings(session=session, model=LISTING_MODELS[side.kind], ids=[r.id for r in results])
+    ids = [r.id for r in results] + [other for r in results for other in r.also]
+    rows = get_listings(session=session, model=LISTING_MODELS[side.kind], ids=ids)
     items = [
         {
             "score": r.score,
@@ -61,6 +64,7 @@ def _page(
             "ranker_version": r.ranker_version,
             side.key: listing_view(side.read, rows[r.id], viewer),
             "explanation": r.explanation,
+            "also_listed_as": [also_listed(rows[other]) for other in r.also if other in rows],
         }
         for r in results
         if r.id in rows
@@ -99,6 +103,7 @@ def add_search_route(router: APIRouter, side: Side) -> None:
             source=StoreRecords(session),
             limit=limit,
             offset=offset,
+            clusters=cluster_map(session=session, kind=side.kind, ids=allowed),
         )
         return _page(results, side, session, viewer, total=total, offset=offset, limit=limit)
 
@@ -126,6 +131,7 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
             source=StoreRecords(session),
             viewer=viewer,
             k=k,
+            clusters=cluster_map(session=session, kind=other.kind, ids=allowed),
         )
         return _page(results, other, session, viewer, total=len(results), offset=0, limit=k)
 

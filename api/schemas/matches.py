@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from api.schemas.links import AlsoListed
 from api.schemas.listings import NeedRead, OfferRead
 
 
@@ -35,6 +36,7 @@ class OfferHit(BaseModel):
     ranker_version: str | None = None
     offer: OfferRead
     explanation: ExplanationRead
+    also_listed_as: list[AlsoListed] = []
 
 
 class NeedHit(BaseModel):
@@ -43,6 +45,7 @@ class NeedHit(BaseModel):
     ranker_version: str | None = None
     need: NeedRead
     explanation: ExplanationRead
+    also_listed_as: list[AlsoListed] = []
 
 
 class OfferResults(BaseModel):

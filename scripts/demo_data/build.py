@@ -5,7 +5,7 @@
 Reads src/organizations.txt, src/offers_*.txt and src/needs_*.txt (a simple
 record format, see the header comments of those files), assigns public refs
 (off-001…, need-001…) in file order and writes organizations.jsonl,
-offers.jsonl, needs.jsonl, judgments.tsv, README.md and src/key_map.tsv.
+offers.jsonl, needs.jsonl, judgments.tsv, links.tsv, README.md and src/key_map.tsv.
 Every listing text is hand-written; this script only parses and numbers them.
 """
 
@@ -234,8 +234,43 @@ def main() -> None:
         for k, m in need_meta.items():
             fh.write(f"{m['need']['ref']}\t{k}\n")
 
+    write_links(offer_meta)
     write_readme(orgs, offers, needs, judgments, offer_meta, need_meta)
     print(f"organizations={len(orgs)} offers={len(offers)} needs={len(needs)} judgments={len(judgments)}")
+
+
+def write_links(offer_meta: dict) -> None:
+    """links.tsv: every pair of offers describing one technology, from the dup= and pair= tags.
+
+    Tagged listings form clusters (a Vietnamese offer, its English version and a re-post of either);
+    every two members of a cluster are linked: a duplicate when they share a language, a translation
+    when they do not.
+    """
+    parent = {key: key for key in offer_meta}
+
+    def root(key: str) -> str:
+        while parent[key] != key:
+            key = parent[key]
+        return key
+
+    for key, m in offer_meta.items():
+        for tag in ("pair", "dup"):
+            for other in m["tags"].get(tag, []):
+                parent[root(other)] = root(key)
+    clusters: dict[str, list[dict]] = defaultdict(list)
+    for key, m in offer_meta.items():
+        clusters[root(key)].append(m["offer"])
+    rows = []
+    for members in clusters.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                first, second = sorted((a["ref"], b["ref"]))
+                link = "duplicate" if a["language"] == b["language"] else "translation"
+                rows.append((first, second, link))
+    with open(HERE / "links.tsv", "w", encoding="utf-8") as fh:
+        fh.write("kind\tref_a\tref_b\tlink_type\n")
+        for first, second, link in sorted(rows):
+            fh.write(f"offers\t{first}\t{second}\t{link}\n")
 
 
 def to_vnd(amount: int | None, cur: str) -> int | None:

@@ -1,0 +1,212 @@
+"""Duplicate and translation links, found in the background whenever a listing becomes searchable.
+
+Like the suggestion worker, the link worker follows IndexSync.on_applied: a new or changed listing is
+compared with its neighbours once its vector is in the index. Detection reads only the index and the
+store; a failure is logged and counted (health), and `techmatch links` recomputes everything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.taxonomy import ListingStatus
+from core.workers import ChangeQueue
+from indexes.catalog import ListingIndex
+from indexes.documents import listing_text
+from matcher.links import LinkRule, find_links
+from models.base import transaction
+from models.links import (
+    CLUSTERING_STATUSES,
+    FoundLink,
+    LinkType,
+    ListingLink,
+    clusters,
+    delete_links_of,
+    record_links,
+    withdraw_links,
+)
+from models.listings import LISTING_MODELS
+from models.matches import Match
+
+log = logging.getLogger(__name__)
+
+
+def indexed_texts(session: Session, kind: str, ids: Sequence[int]) -> dict[int, str]:
+    """The indexed text (title, keywords, description) of published listings, by id."""
+    model = LISTING_MODELS[kind]
+    query = select(model.id, model.title, model.keywords, model.description).where(
+        model.id.in_(list(ids)), model.status == ListingStatus.PUBLISHED
+    )
+    return {
+        doc_id: listing_text(title=title, keywords=keywords or [], description=description)
+        for doc_id, title, keywords, description in session.execute(query)
+    }
+
+
+def cluster_map(*, session: Session, kind: str, ids: Collection[int] | None = None) -> dict[int, int]:
+    """Listing id -> its cluster's smallest id, over proposed and confirmed links (dismissed ones split).
+
+    With `ids`, only links between two of them count: a cluster seen through a result list never joins
+    two visible listings through a hidden one.
+    """
+    query = select(ListingLink).where(
+        ListingLink.kind == kind, ListingLink.status.in_(list(CLUSTERING_STATUSES))
+    )
+    links = list(session.scalars(query))
+    if ids is not None:
+        allowed = set(ids)
+        links = [link for link in links if link.listing_a_id in allowed and link.listing_b_id in allowed]
+    return clusters(links)
+
+
+class LinkWorker:
+    """Finds the duplicates and translations of changed listings on its own thread and stores them."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        indexes: Mapping[str, ListingIndex],
+        rule: LinkRule | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.indexes = indexes
+        self.rule = rule or LinkRule()
+        self._changes = ChangeQueue(name="links", handle=self.process)
+        self.totals: Counter[str] = Counter()
+        self._listeners: list[Callable[[set[tuple[str, int]]], None]] = []
+
+    def notify(self, changes: Iterable[tuple[str, int]]) -> None:
+        """Queue listings whose index entry changed (an IndexSync.on_applied listener; must not block)."""
+        self._changes.put(change for change in changes if change[0] in self.indexes)
+
+    def on_processed(self, listener: Callable[[set[tuple[str, int]]], None]) -> None:
+        """Call `listener` with the changes once their links are stored (the suggestion worker follows this),
+        whether or not detection succeeded: a failed detection must not hold suggestions back."""
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        self._changes.start()
+
+    def close(self) -> None:
+        self._changes.close()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        return self._changes.wait_idle(timeout)
+
+    def is_alive(self) -> bool:
+        return self._changes.is_alive()
+
+    def health(self) -> dict[str, int]:
+        return {"queued": self._changes.qsize(), "failures": self._changes.failures, **self.totals}
+
+    def process(self, changes: Iterable[tuple[str, int]]) -> Counter[str]:
+        """Detect links for each listing in a transaction of its own: a failure costs one listing."""
+        outcomes: Counter[str] = Counter()
+        batch = set(changes)
+        for kind, listing_id in sorted(batch):
+            try:
+                outcomes += self._detect_with_retry(kind, listing_id)
+            except Exception:  # the next change or `techmatch links` repairs; keep following changes
+                log.exception("finding links of %s %d failed", kind, listing_id)
+                outcomes["failed"] += 1
+        self.totals += outcomes
+        for listener in self._listeners:
+            listener(batch)
+        return outcomes
+
+    def recompute_all(self) -> Counter[str]:
+        """Detect the links of every published listing again (`techmatch links`)."""
+        with self.session_factory() as session:
+            changes = [
+                (kind, listing_id)
+                for kind, model in LISTING_MODELS.items()
+                for listing_id in session.scalars(
+                    select(model.id).where(model.status == ListingStatus.PUBLISHED)
+                )
+            ]
+        return self.process(changes)
+
+    def _detect_with_retry(self, kind: str, listing_id: int) -> Counter[str]:
+        try:
+            return self._detect(kind, listing_id)
+        except IntegrityError:
+            # The other listing of a pair was processed at the same moment; the second pass sees its link.
+            return self._detect(kind, listing_id)
+
+    def _detect(self, kind: str, listing_id: int) -> Counter[str]:
+        model = LISTING_MODELS[kind]
+        with transaction(self.session_factory) as session:
+            status = session.scalar(select(model.status).where(model.id == listing_id))
+            if status is None:
+                return Counter(
+                    {"deleted": delete_links_of(session=session, kind=kind, listing_ids=[listing_id])}
+                )
+            if status != ListingStatus.PUBLISHED or listing_id not in self.indexes[kind]:
+                withdrawn = withdraw_links(session=session, kind=kind, listing_id=listing_id)
+                return Counter({"withdrawn": withdrawn}) if withdrawn else Counter()
+            detected = find_links(
+                self.indexes[kind],
+                listing_id,
+                texts=lambda ids: indexed_texts(session, kind, ids),
+                rule=self.rule,
+            )
+            found = [
+                FoundLink(
+                    other_id=link.other_id,
+                    link_type=LinkType(link.kind),
+                    score=link.score,
+                    reason=link.evidence.as_reason(link.kind),
+                )
+                for link in detected
+            ]
+            return Counter(record_links(session=session, kind=kind, listing_id=listing_id, found=found))
+
+
+def _members(clusters: Mapping[int, int], listing_id: int) -> set[int]:
+    cluster = clusters.get(listing_id)
+    if cluster is None:
+        return {listing_id}
+    return {member for member, root in clusters.items() if root == cluster}
+
+
+def pairs_covered_by_cluster(
+    *,
+    session: Session,
+    kind: str,
+    listing_id: int,
+    own_clusters: Mapping[int, int],
+    other_clusters: Mapping[int, int],
+    other_ids: Sequence[int],
+) -> set[int]:
+    """Counterparts already paired (suggested or decided, any status) through another member of either
+    listing's cluster: the same technology is not put in front of brokers twice."""
+    if not other_ids:
+        return set()
+    own = _members(own_clusters, listing_id)
+    theirs = {other_id: _members(other_clusters, other_id) for other_id in other_ids}
+    if len(own) == 1 and all(len(members) == 1 for members in theirs.values()):
+        return set()
+    everyone = set().union(*theirs.values())
+    needs, offers = (own, everyone) if kind == "needs" else (everyone, own)
+    existing = {
+        (need_id, offer_id)
+        for need_id, offer_id in session.execute(
+            select(Match.need_id, Match.offer_id).where(
+                Match.need_id.in_(sorted(needs)), Match.offer_id.in_(sorted(offers))
+            )
+        )
+    }
+    covered = set()
+    for other_id, members in theirs.items():
+        pairs = {(mine, other) if kind == "needs" else (other, mine) for mine in own for other in members}
+        this_pair = (listing_id, other_id) if kind == "needs" else (other_id, listing_id)
+        if (existing & pairs) - {this_pair}:
+            covered.add(other_id)
+    return covered
