@@ -163,6 +163,8 @@ class MatchFilters:
     need_id: int | None = None
     offer_id: int | None = None
     organization_id: int | None = None
+    # Only matches with an event of this reason (e.g. a member's request for an introduction).
+    event_reason: str | None = None
 
 
 def _material(row: Need | Offer) -> dict[str, Any]:
@@ -325,6 +327,10 @@ def list_matches(
                 need.organization_id == filters.organization_id,
                 offer.organization_id == filters.organization_id,
             )
+        )
+    if filters.event_reason is not None:
+        query = query.where(
+            Match.id.in_(select(MatchEvent.match_id).where(MatchEvent.reason == filters.event_reason))
         )
     total = (
         session.scalar(select(func.count()).select_from(query.with_only_columns(Match.id).subquery())) or 0

@@ -32,6 +32,7 @@ MATCH_LABELS: dict[str, dict[str, str]] = {
         MatchReason.TIMING: N_("Timing"),
         MatchReason.OTHER: N_("Other (say what in the note)"),
         MatchReason.LISTING_CHANGED: N_("A listing changed"),
+        "introduction_requested": N_("Introduction requested by a member"),
     },
     "match_source": {MatchSource.ENGINE: N_("Engine"), MatchSource.BROKER: N_("Broker")},
     # Who moved a match: a role, or the engine itself (models.matches.SYSTEM_ROLE).

@@ -23,6 +23,8 @@ from web.i18n import N_
 from web.pages import Page, add_nav_link, render, require_role, safe_next
 
 router = APIRouter(prefix="/broker")
+# The event reason models/introductions.py records when a member asks for an introduction.
+INTRODUCTION_REQUESTED = "introduction_requested"
 StaffPage = Annotated[Page, require_role(Role.BROKER, Role.ADMIN)]
 
 add_nav_link("/broker/queue", N_("Queue"), roles=(Role.BROKER, Role.ADMIN), order=60)
@@ -78,6 +80,7 @@ def queue(
     score_min: Annotated[str, Query(max_length=4)] = "",
     sort: Annotated[str, Query(pattern="^-?(score|created_at)$")] = "-score",
     number: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
+    requested: Annotated[bool, Query()] = False,
     moved: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     """Matches to review, filtered and sorted; accept or reject from the list (keys A and R)."""
@@ -90,6 +93,7 @@ def queue(
         statuses=(chosen_status,) if chosen_status else (),
         sectors=(chosen_sector,) if chosen_sector else (),
         score_min=lowest,
+        event_reason=INTRODUCTION_REQUESTED if requested else None,
     )
     rows, total = match_service.list_matches(
         session=page.db,
@@ -99,6 +103,16 @@ def queue(
         sort=sort,
     )
     query = _queue_query(chosen_status, chosen_sector, lowest, sort)
+    if requested:
+        query["requested"] = "true"
+    shown = [row.id for row in rows]
+    requested_ids = set(
+        page.db.scalars(
+            select(MatchEvent.match_id).where(
+                MatchEvent.match_id.in_(shown), MatchEvent.reason == INTRODUCTION_REQUESTED
+            )
+        )
+    )
     pages = max(1, -(-total // QUEUE_PAGE_SIZE))
     here = "/broker/queue?" + urlencode({**query, "page": number})
     return render(
@@ -106,7 +120,14 @@ def queue(
         "broker/queue.html",
         matches=[match_view(row) for row in rows],
         total=total,
-        filters={"status": chosen_status, "sector": chosen_sector, "score_min": lowest, "sort": sort},
+        filters={
+            "status": chosen_status,
+            "sector": chosen_sector,
+            "score_min": lowest,
+            "sort": sort,
+            "requested": requested,
+        },
+        requested_ids=requested_ids,
         sorts=SORTS,
         score_steps=SCORE_STEPS,
         statuses=list(MatchStatus),

@@ -25,6 +25,7 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Locator,
     Page,
     Request,
     Response,
@@ -232,6 +233,18 @@ class Floor:
             self.page.locator('form[action="/sign-in"] button[type=submit]').click()
         assert self.page.url.endswith(next_path), self.page.url
         self.shoot(f"signed in {role.value}")
+
+    def sign_out(self) -> None:
+        with self.page.expect_navigation():
+            self.page.locator('form[action="/sign-out"] button[type=submit]').click()
+        self.shoot("signed out")
+
+    def submit(self, button: Locator, name: str) -> Response | None:
+        """Click a form's button, wait for the page it leads to, and screenshot that page."""
+        with self.page.expect_navigation() as navigation:
+            button.click()
+        self.shoot(name)
+        return navigation.value
 
     def visit(self, path: str, name: str | None = None) -> Response | None:
         """Open a page of the floor and screenshot it."""

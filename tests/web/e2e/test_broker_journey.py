@@ -9,6 +9,7 @@ import pytest
 
 from core.taxonomy import Role
 from tests.web.e2e.conftest import Floor
+from tests.web.e2e.journeys import first_own_need, request_introduction
 
 pytestmark = pytest.mark.integration
 
@@ -19,17 +20,25 @@ def introductions(floor: Floor) -> int:
     return int(re.sub(r"\D", "", floor.page.locator("#total-introduced strong").inner_text()))
 
 
-def test_broker_accepts_a_suggestion_introduces_it_and_the_dashboard_counts_it(floor: Floor) -> None:
+def test_broker_finds_a_requested_introduction_accepts_it_introduces_it_and_the_dashboard_counts_it(
+    floor: Floor,
+) -> None:
+    # An enterprise member asks for an introduction on one of the demo's needs.
+    floor.sign_in(Role.ENTERPRISE_MEMBER, "/my/needs")
+    need_title, offer_title = request_introduction(floor, need_path=first_own_need(floor))
+    floor.sign_out()
+
     floor.sign_in(Role.BROKER, "/dashboard")
     before = introductions(floor)
-
-    floor.visit("/broker/queue", "queue")
-    first = floor.page.locator("[data-queue] .queue-item").first
-    match_id = first.get_attribute("data-match")
-    need_title = first.locator("a.open").inner_text()
-    # Keyboard: J selects the first match, A accepts it.
+    floor.visit("/broker/queue?status=suggested&requested=true&sort=-created_at", "queue of requests")
+    item = floor.page.locator("[data-queue] .queue-item", has_text=need_title).filter(has_text=offer_title)
+    assert item.count() == 1
+    assert item.locator(".requested").count() == 1
+    match_id = item.get_attribute("data-match")
+    # Keyboard: select the match (J moves from one to the next; a click selects too), A accepts it.
     floor.page.locator("body").press("j")
-    assert "selected" in (first.get_attribute("class") or "")
+    item.locator(".pair").click()
+    assert "selected" in (item.get_attribute("class") or "")
     with floor.page.expect_navigation():
         floor.page.keyboard.press("a")
     floor.shoot("queue after accepting")
@@ -38,21 +47,22 @@ def test_broker_accepts_a_suggestion_introduces_it_and_the_dashboard_counts_it(f
 
     floor.visit(f"/broker/matches/{match_id}", "match")
     need_card, offer_card = floor.page.locator("#need-title"), floor.page.locator("#offer-title")
-    assert need_card.inner_text() == need_title
+    assert need_card.inner_text() == need_title and offer_card.inner_text() == offer_title
     need_box, offer_box = need_card.bounding_box(), offer_card.bounding_box()
     assert need_box and offer_box and offer_box["x"] > need_box["x"] + 200  # side by side at desktop width
-    assert floor.page.locator("table.features tbody tr").count() >= 1  # the explanation's features
-    with floor.page.expect_navigation():
-        floor.page.locator("form.move:has(input[name=to][value=introduced]) button[type=submit]").click()
-    floor.shoot("match introduced")
-    assert floor.page.locator(".history li").count() == 3  # suggested, accepted, introduced
+    floor.submit(
+        floor.page.locator("form.move:has(input[name=to][value=introduced]) button[type=submit]"),
+        "match introduced",
+    )
     assert floor.page.locator("h1 .stage-introduced").count() == 1
+    history = floor.page.locator(".history li")
+    assert history.count() >= 3  # requested (and perhaps suggested before), accepted, introduced
 
     floor.visit("/broker/pipeline", "pipeline")
     card = floor.page.locator(f'section[aria-labelledby=stage-introduced] [data-match="{match_id}"]')
     assert card.count() == 1
     card.locator("summary").click()
-    assert card.locator(".history li").count() == 3
+    assert card.locator(".history li").count() == history.count()
 
     assert introductions(floor) == before + 1
 
