@@ -50,7 +50,7 @@ def update(template: Catalog) -> dict[str, list[str]]:
         for message in catalog:
             if not message.id:
                 continue
-            if language == "en" and not message.string:
+            if language == "en" and not _translated(message.string):
                 message.string = message.id
             if message.fuzzy and language == "en":
                 message.flags.discard("fuzzy")

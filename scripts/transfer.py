@@ -57,6 +57,8 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # What became of each written row, by line: created, updated or unchanged (the web's row report).
+    written: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -154,11 +156,22 @@ def import_file(*, session: Session, path: Path, kind: Kind, skip_invalid: bool 
     Without `skip_invalid` a single bad row writes nothing; with it the valid rows are
     written and the bad ones reported. The caller commits once, so no file is half-imported.
     """
+    return import_rows(session=session, rows=read_rows(path), kind=kind, skip_invalid=skip_invalid)
+
+
+def import_rows(
+    *,
+    session: Session,
+    rows: Iterable[tuple[int, dict[str, Any] | str]],
+    kind: Kind,
+    skip_invalid: bool = False,
+) -> ImportReport:
+    """`import_file` over rows already read (line number, row or the reason it could not be read)."""
     report = ImportReport()
     valid: list[tuple[int, BaseModel]] = []
     schema = ROW_SCHEMAS[kind]
     seen_refs: set[str] = set()
-    for number, row in read_rows(path):
+    for number, row in rows:
         if isinstance(row, str):
             report.rejected.append((number, row))
             continue
@@ -181,8 +194,13 @@ def import_file(*, session: Session, path: Path, kind: Kind, skip_invalid: bool 
         valid.append((number, parsed))
     if report.rejected and not skip_invalid:
         return report
-    for _number, parsed in valid:
+    for number, parsed in valid:
+        before = (report.created, report.updated)
         _write(session, kind, parsed, report)
+        outcome = (
+            "created" if report.created > before[0] else "updated" if report.updated > before[1] else "unchanged"
+        )
+        report.written.append((number, outcome))
     return report
 
 

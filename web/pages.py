@@ -19,6 +19,7 @@ The contract for page modules (see web/README.md for examples):
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,6 +37,7 @@ from core.taxonomy import Role
 from models.users import User, UserSession, find_session
 from web import i18n
 from web.labels import label, options
+from web.search import excerpt, highlight
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 SESSION_COOKIE = "tm_session"
@@ -44,6 +46,7 @@ LANGUAGE_COOKIE = "tm_lang"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BRAND = "TechMatch"  # a name, the same in every language
 
 
 @dataclass
@@ -140,18 +143,25 @@ def require_role(*roles: Role) -> Any:
 SignedInDep = Annotated[Page, require_role()]
 
 
-async def csrf_protected(request: Request, page: PageDep) -> None:
-    """Refuse (403) an unsafe request whose token, from the form or the header, is not the session's."""
+async def csrf_protected(request: Request, page: PageDep) -> AsyncIterator[None]:
+    """Refuse (403) an unsafe request whose token, from the form or the header, is not the session's.
+
+    The form is parsed here (and cached on the request for the route) and closed after the route,
+    so uploaded files never outlive their request.
+    """
     if request.method not in UNSAFE_METHODS:
+        yield
         return
-    sent = request.headers.get(CSRF_HEADER)
-    if sent is None:
-        form = await request.form()
-        value = form.get(CSRF_FIELD)
-        sent = value if isinstance(value, str) else None
-    if not sent or not secrets.compare_digest(sent.encode(), page.csrf_token.encode()):
-        # An anonymous visitor without the cookie got a fresh random token, which nothing sent can match.
-        raise HTTPException(403, "The form has expired or did not come from this site; reload the page.")
+    form = await request.form()
+    value = form.get(CSRF_FIELD)
+    sent = request.headers.get(CSRF_HEADER) or (value if isinstance(value, str) else None)
+    try:
+        if not sent or not secrets.compare_digest(sent.encode(), page.csrf_token.encode()):
+            # An anonymous visitor without the cookie got a fresh random token, which nothing sent can match.
+            raise HTTPException(403, "The form has expired or did not come from this site; reload the page.")
+        yield
+    finally:
+        await form.close()
 
 
 def safe_next(path: str | None, default: str = "/") -> str:
@@ -203,7 +213,14 @@ def _build_environment() -> Environment:
     environment.filters.update(
         number=i18n.format_number, money=i18n.format_money, day=i18n.format_day, moment=i18n.format_moment
     )
-    environment.globals.update(label=label, options=options, languages=i18n.LANGUAGES)
+    environment.globals.update(
+        label=label,
+        options=options,
+        languages=i18n.LANGUAGES,
+        highlight=highlight,
+        excerpt=excerpt,
+        brand=BRAND,
+    )
     return environment
 
 

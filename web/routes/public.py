@@ -1,18 +1,115 @@
-"""Pages for everyone: the home page with its search box."""
+"""Pages for everyone: home and search with facets, offer and need details, organizations."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import Response
+from typing import Any
 
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from api.deps import MatcherDep
+from api.params import IdPath
+from api.rate_limits import rate_limited
+from api.records import StoreRecords
+from indexes.text import analyze
+from models.listings import (
+    LISTING_MODELS,
+    ListingFilters,
+    Need,
+    Offer,
+    get_listing,
+    get_listings,
+    list_listings,
+)
+from models.organizations import get_organization
+from web.forms import SIDES
 from web.i18n import N_
-from web.pages import PageDep, add_nav_link, render
+from web.pages import Page, PageDep, add_nav_link, render
+from web.search import PAGE_SIZE, Facets, allowed_ids
 
 router = APIRouter()
 
 add_nav_link("/", N_("Search"), order=0)
 
 
+def _hits(page: Page, facets: Facets, matcher: Any) -> tuple[list[dict[str, Any]], int]:
+    """One page of results: ranked by the matcher for a text query, newest first without one."""
+    db, viewer = page.db, page.viewer
+    model = LISTING_MODELS[facets.kind]
+    offset = (facets.page - 1) * PAGE_SIZE
+    allowed = allowed_ids(session=db, facets=facets, viewer=viewer)
+    if facets.q and analyze(facets.q):
+        results, total = matcher.search(
+            kind=facets.kind, query=facets.q, allowed_ids=allowed, source=StoreRecords(db),
+            limit=PAGE_SIZE, offset=offset,
+        )  # fmt: skip
+        rows = get_listings(session=db, model=model, ids=[r.id for r in results])
+        hits = [
+            {"listing": rows[r.id], "score": r.score, "terms": list(r.explanation.matched_terms)}
+            for r in results
+            if r.id in rows
+        ]
+        return hits, total
+    if facets.q:
+        return [], 0  # only punctuation or emoji: nothing to look for
+    newest, total = _browse(db, model, allowed, offset)
+    return [{"listing": row, "score": None, "terms": []} for row in newest], total
+
+
+def _browse(
+    db: Any, model: type[Offer] | type[Need], allowed: set[int], offset: int
+) -> tuple[list[Any], int]:
+    """Listings among `allowed`, newest first (no text query)."""
+    query = select(model.id).where(model.id.in_(allowed)).order_by(model.created_at.desc(), model.id.desc())
+    ids = list(db.scalars(query))
+    chosen = ids[offset : offset + PAGE_SIZE]
+    rows = get_listings(session=db, model=model, ids=chosen)
+    return [rows[i] for i in chosen if i in rows], len(ids)
+
+
 @router.get("/")
 def home(page: PageDep) -> Response:
-    return render(page, "home.html", q="", kind="offers")
+    return render(page, "home.html", facets=Facets())
+
+
+@router.get("/search", dependencies=[Depends(rate_limited)])
+def search(page: PageDep, matcher: MatcherDep) -> Response:
+    facets = Facets.read(page.request.query_params)
+    hits, total = _hits(page, facets, matcher)
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render(page, "search.html", facets=facets, hits=hits, total=total, pages=min(pages, 50))
+
+
+def _detail(page: Page, kind: str, listing_id: IdPath) -> Response:
+    side = SIDES[kind]
+    row = get_listing(session=page.db, model=side.model, listing_id=listing_id, viewer=page.viewer)
+    may_edit = (
+        page.user is not None
+        and page.user.role == side.member_role
+        and page.user.organization_id == row.organization_id
+    )
+    return render(page, "listing_detail.html", side=side, listing=row, may_edit=may_edit)
+
+
+@router.get("/offers/{listing_id}")
+def offer_detail(page: PageDep, listing_id: IdPath) -> Response:
+    return _detail(page, "offers", listing_id)
+
+
+@router.get("/needs/{listing_id}")
+def need_detail(page: PageDep, listing_id: IdPath) -> Response:
+    return _detail(page, "needs", listing_id)
+
+
+@router.get("/organizations/{organization_id}")
+def organization_page(page: PageDep, organization_id: IdPath) -> Response:
+    organization = get_organization(session=page.db, organization_id=organization_id)
+    listings = {}
+    for kind, model in LISTING_MODELS.items():
+        rows, total = list_listings(
+            session=page.db, model=model, filters=ListingFilters(organization_id=organization.id),
+            viewer=page.viewer, limit=50,
+        )  # fmt: skip
+        listings[kind] = (rows, total)
+    return render(page, "organization.html", organization=organization, listings=listings)

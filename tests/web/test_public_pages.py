@@ -1,0 +1,113 @@
+"""Pages for everyone: search with facets and highlighted words, listing details, organization pages."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import World, need_body, offer_body
+
+
+def post(client: TestClient, world: World, who: str, path: str, body: dict) -> dict:
+    response = client.post(path, json=body, headers=world.auth(who))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def settle(client: TestClient) -> None:
+    assert client.app.state.runtime.index_sync.wait_idle(10)  # type: ignore[attr-defined]
+
+
+def result_titles(html: str) -> list[str]:
+    return [
+        re.sub(r"<[^>]+>", "", title)
+        for title in re.findall(r'<h3><a href="/[a-z]+/\d+">(.*?)</a></h3>', html)
+    ]
+
+
+def test_search_without_diacritics_highlights_the_matched_words(client: TestClient, world: World) -> None:
+    water = post(client, world, "inst-a", "/api/v1/offers", offer_body(
+        title="Xử lý nước thải dệt nhuộm", description="Công nghệ xử lý nước thải cho nhà máy dệt.",
+        sector="environment_water",
+    ))  # fmt: skip
+    post(client, world, "inst-b", "/api/v1/offers", offer_body(
+        title="Robot hàn ống", description="Robot hàn tự động.", sector="robotics",
+    ))  # fmt: skip
+    settle(client)
+    page = client.get("/search", params={"q": "xu ly nuoc thai"})
+    assert page.status_code == 200
+    assert result_titles(page.text)[0] == "Xử lý nước thải dệt nhuộm"
+    assert (
+        "<mark>nước thải</mark>" in page.text.lower() or "<mark>xử lý nước thải</mark>" in page.text.lower()
+    )
+    assert f'href="/offers/{water["id"]}"' in page.text
+
+    detail = client.get(f"/offers/{water['id']}")
+    assert detail.status_code == 200
+    assert "Xử lý nước thải dệt nhuộm" in detail.text
+    assert "Môi trường và nước" in detail.text  # the sector, in Vietnamese
+    assert "300.000.000 ₫" in detail.text  # VND as Vietnamese writes it
+
+
+def test_facets_filter_the_results_and_english_formats_money_its_way(
+    client: TestClient, world: World
+) -> None:
+    post(
+        client,
+        world,
+        "inst-a",
+        "/api/v1/offers",
+        offer_body(title="Cảm biến độ ẩm đất", trl=4, ip_status="patent"),
+    )
+    post(client, world, "inst-b", "/api/v1/offers", offer_body(
+        title="Drone phun thuốc", sector="robotics", trl=8, price_min=2_000_000_000, price_max=3_000_000_000,
+    ))  # fmt: skip
+    settle(client)
+    assert set(result_titles(client.get("/search").text)) == {"Cảm biến độ ẩm đất", "Drone phun thuốc"}
+    assert result_titles(client.get("/search", params={"sector": "robotics"}).text) == ["Drone phun thuốc"]
+    assert result_titles(client.get("/search", params={"trl_max": "5"}).text) == ["Cảm biến độ ẩm đất"]
+    assert result_titles(client.get("/search", params={"ip_status": "patent"}).text) == ["Cảm biến độ ẩm đất"]
+    assert result_titles(client.get("/search", params={"price_from": "1000000000"}).text) == [
+        "Drone phun thuốc"
+    ]
+    assert result_titles(client.get("/search", params={"region": "ha_noi"}).text) == []
+    # Empty and unknown facet values are ignored, not errors: the form sends empty selects.
+    lenient = client.get("/search", params={"trl_min": "", "sector": "no-such-sector", "page": "x"})
+    assert lenient.status_code == 200 and len(result_titles(lenient.text)) == 2
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)  # type: ignore[union-attr]
+    client.post("/language", data={"language": "en", "csrf_token": token})
+    drone = client.get("/search", params={"sector": "robotics"}).text
+    assert "1 technology offer" in drone
+    offer_id = re.search(r'href="/offers/(\d+)"', drone).group(1)  # type: ignore[union-attr]
+    assert "2,000,000,000 ₫" in client.get(f"/offers/{offer_id}").text
+
+
+def test_needs_search_hides_brokers_only_needs_and_drafts(client: TestClient, world: World) -> None:
+    post(client, world, "ent-a", "/api/v1/needs", need_body(title="Public irrigation need"))
+    secret = post(
+        client,
+        world,
+        "ent-a",
+        "/api/v1/needs",
+        need_body(title="Secret irrigation need", confidentiality="brokers_only"),
+    )
+    draft = post(
+        client, world, "ent-b", "/api/v1/needs", need_body(title="Draft irrigation need", status="draft")
+    )
+    settle(client)
+    titles = result_titles(client.get("/search", params={"q": "irrigation", "kind": "needs"}).text)
+    assert titles == ["Public irrigation need"]
+    assert client.get(f"/needs/{secret['id']}").status_code == 404
+    assert client.get(f"/needs/{draft['id']}").status_code == 404
+    assert "text/html" in client.get(f"/needs/{draft['id']}").headers["content-type"]
+
+
+def test_organization_page_lists_its_published_listings(client: TestClient, world: World) -> None:
+    post(client, world, "inst-a", "/api/v1/offers", offer_body(title="Published offer"))
+    post(client, world, "inst-a", "/api/v1/offers", offer_body(title="Draft offer", status="draft"))
+    page = client.get(f"/organizations/{world.org['inst-a']}")
+    assert page.status_code == 200
+    assert "INST-A" in page.text and "Published offer" in page.text and "Draft offer" not in page.text
+    assert client.get("/organizations/999999").status_code == 404
