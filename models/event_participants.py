@@ -24,8 +24,9 @@ from models.organizations import Organization
 MAX_PARTICIPANTS = 1_000
 
 
-def get_event(*, session: Session, event_id: int) -> MatchmakingEvent:
-    event = session.get(MatchmakingEvent, event_id)
+def get_event(*, session: Session, event_id: int, lock: bool = False) -> MatchmakingEvent:
+    """An event by id; `lock` holds its row until commit, so two schedule changes never interleave."""
+    event = session.get(MatchmakingEvent, event_id, with_for_update=lock)
     if event is None:
         raise NotFoundError(f"Event {event_id} does not exist.")
     return event

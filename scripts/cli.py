@@ -387,7 +387,7 @@ def event_schedule(
     runtime = build_runtime(get_settings().model_copy(update={"background_workers": False}))
     try:
         with transaction(runtime.session_factory) as session:
-            event = get_event(session=session, event_id=event_id)
+            event = get_event(session=session, event_id=event_id, lock=True)
             report = schedule_event(
                 session=session,
                 event=event,

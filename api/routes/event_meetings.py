@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from api.deps import MatcherDep, RuntimeDep, SessionDep, StaffDep, ViewerDep, forbid_unknown_query
 from api.errors import COMMON_ERRORS, error_responses
@@ -43,7 +44,7 @@ AGENDA_COLUMNS = (
 def schedule(
     event_id: IdPath, session: SessionDep, _staff: StaffDep, matcher: MatcherDep, runtime: RuntimeDep
 ) -> Any:
-    event = participant_service.get_event(session=session, event_id=event_id)
+    event = participant_service.get_event(session=session, event_id=event_id, lock=True)
     report = schedule_event(
         session=session, event=event, time_limit=runtime.settings.event_solver_seconds, matcher=matcher
     )
@@ -58,7 +59,7 @@ def schedule(
     responses=error_responses(403, 404, 409),
 )
 def publish(event_id: IdPath, session: SessionDep, _staff: StaffDep) -> Any:
-    event = participant_service.get_event(session=session, event_id=event_id)
+    event = participant_service.get_event(session=session, event_id=event_id, lock=True)
     meeting_service.publish(session=session, event=event)
     session.commit()
     return event
@@ -117,6 +118,11 @@ def table_plan(event_id: IdPath, session: SessionDep, _staff: StaffDep) -> Any:
     }
 
 
+def _cell(text: str) -> str:
+    """A spreadsheet runs a cell starting with = + - @ as a formula: such text gets an apostrophe."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+
+
 def _agenda(
     session: Any, event_id: int, participant_id: int, viewer: Viewer
 ) -> tuple[Participant, list[dict[str, Any]]]:
@@ -160,14 +166,11 @@ def agenda_csv(event_id: IdPath, participant_id: IdPath, session: SessionDep, vi
     )
     writer.writeheader()
     for row in rows:
-        # A spreadsheet runs a cell starting with = + - @ as a formula: names are disarmed.
-        name = row["counterpart_organization"]
-        safe = f"'{name}" if name[:1] in ("=", "+", "-", "@") else name
         writer.writerow(
             {
                 **row,
-                "counterpart_organization": safe,
-                "counterpart_attendees": "; ".join(row["counterpart_attendees"]),
+                "counterpart_organization": _cell(row["counterpart_organization"]),
+                "counterpart_attendees": _cell("; ".join(row["counterpart_attendees"])),
             }
         )
     filename = f"event-{event_id}-participant-{participant_id}-agenda.csv"
@@ -186,7 +189,7 @@ def agenda_csv(event_id: IdPath, participant_id: IdPath, session: SessionDep, vi
 )
 def confirm(event_id: IdPath, meeting_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
     member_only(viewer)
-    event = participant_service.get_event(session=session, event_id=event_id)
+    event = participant_service.get_event(session=session, event_id=event_id, lock=True)
     participant_service.check_open(event)
     meeting = meeting_service.get_meeting(session=session, event_id=event_id, meeting_id=meeting_id)
     meeting_service.confirm(session=session, meeting=meeting, viewer=viewer)
@@ -204,7 +207,7 @@ def cancel(
     event_id: IdPath, meeting_id: IdPath, session: SessionDep, viewer: ViewerDep, runtime: RuntimeDep
 ) -> Any:
     member_only(viewer)
-    event = participant_service.get_event(session=session, event_id=event_id)
+    event = participant_service.get_event(session=session, event_id=event_id, lock=True)
     meeting = meeting_service.get_meeting(session=session, event_id=event_id, meeting_id=meeting_id)
     meeting_service.cancel(session=session, event=event, meeting=meeting, viewer=viewer)
     report = schedule_event(
@@ -228,7 +231,7 @@ def outcome(
     staff: StaffDep,
     matcher: MatcherDep,
 ) -> Any:
-    event = participant_service.get_event(session=session, event_id=event_id)
+    event = participant_service.get_event(session=session, event_id=event_id, lock=True)
     meeting = meeting_service.get_meeting(session=session, event_id=event_id, meeting_id=meeting_id)
     record_outcome(
         session=session,
@@ -243,3 +246,50 @@ def outcome(
     )
     session.commit()
     return meeting
+
+
+_PAGE = """<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
+th,td{{border:1px solid #999;padding:.4em;text-align:left}}@media print{{body{{margin:0}}}}</style>
+</head><body><h1>{title}</h1><p>{venue} · {organization}</p>
+<table><thead><tr><th>Slot</th><th>Time (UTC)</th><th>Table</th><th>Meeting with</th><th>Attendees</th>
+<th>Status</th></tr></thead><tbody>{rows}</tbody></table></body></html>
+"""
+
+
+@router.get(
+    f"{EVENT}/participants/{{participant_id}}/agenda.html",
+    summary="A participant's agenda as a printable page",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **error_responses(403, 404)},
+)
+def agenda_page(
+    event_id: IdPath, participant_id: IdPath, session: SessionDep, viewer: ViewerDep
+) -> HTMLResponse:
+    participant, rows = _agenda(session, event_id, participant_id, viewer)
+    event = participant_service.get_event(session=session, event_id=event_id)
+    cells = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{escape(str(value))}</td>"
+            for value in (
+                row["slot"] + 1,
+                f"{row['starts_at'][11:16]}-{row['ends_at'][11:16]} {row['starts_at'][:10]}",
+                row["table"],
+                row["counterpart_organization"],
+                ", ".join(row["counterpart_attendees"]),
+                row["status"],
+            )
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return HTMLResponse(
+        _PAGE.format(
+            title=escape(event.name),
+            venue=escape(event.venue),
+            organization=escape(participant.organization.name),
+            rows=cells,
+        )
+    )

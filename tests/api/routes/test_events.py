@@ -95,7 +95,7 @@ def test_an_event_from_registration_to_outcomes(client: TestClient, world: World
         "ent-a": {"need_ids": [ids["irrigation_need"]], "attendees": ["Ms. Lan"], "meeting_cap": 2},
         "ent-b": {"need_ids": [ids["welding_need"]], "available_slots": [1, 2]},
         "inst-a": {"offer_ids": [ids["irrigation_offer"]]},
-        "inst-b": {"offer_ids": [ids["welding_offer"]]},
+        "inst-b": {"offer_ids": [ids["welding_offer"]], "attendees": ["=SUM(1)", "<b>Bo</b>"]},
     }
     participant = {
         who: call(client, world, who, "POST", f"{base}/participants", body, code=201)
@@ -227,6 +227,18 @@ def test_an_event_from_registration_to_outcomes(client: TestClient, world: World
     rows = list(csv.DictReader(io.StringIO(csv_response.text)))
     assert [row["table"] for row in rows] == [str(item["table"]) for item in agenda["items"]]
     call(client, world, "ent-b", "GET", f"{base}/participants/{pid['ent-a']}/agenda", code=403)
+    disarmed = next(row for row in rows if row["counterpart_organization"] == "INST-B")
+    assert disarmed["counterpart_attendees"] == "'=SUM(1); <b>Bo</b>"
+    page = client.get(f"{base}/participants/{pid['ent-a']}/agenda.html", headers=world.auth("ent-a"))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "&lt;b&gt;Bo&lt;/b&gt;" in page.text and "<b>Bo" not in page.text
+    assert page.text.count("<tr>") == len(agenda["items"]) + 1 and "Ngày kết nối công nghệ" in page.text
+    assert (
+        client.get(
+            f"{base}/participants/{pid['ent-a']}/agenda.html", headers=world.auth("inst-a")
+        ).status_code
+        == 403
+    )
     plan = call(client, world, "broker", "GET", f"{base}/table-plan")
     assert len(plan["slots"]) == 3 and plan["slots"][1]["starts_at"] == "2027-03-05T01:20:00Z"
     assert sum(len(slot["tables"]) for slot in plan["slots"]) == len(meetings)
