@@ -115,3 +115,31 @@ def test_cross_language_judged_offers_reach_the_top_10(demo_client: TestClient) 
     assert explained and all(explanation["correspondences"] for explanation in explained)
     best = explained[0]["correspondences"][0]
     assert best["source"] and best["target"] and 0 < best["similarity"] <= 1
+
+
+def test_demo_translations_and_reposts_are_found_with_the_real_model(demo_client: TestClient) -> None:
+    """The labelled link partners of a few demo offers are found by the shipped rule (detection only: nothing
+    is stored, so the other tests of this module see the demo unchanged)."""
+    from sqlalchemy import select
+
+    from api.links import indexed_texts
+    from matcher.links import find_links
+    from models.listings import Offer
+
+    runtime = demo_client.app.state.runtime  # type: ignore[attr-defined]
+    labelled: dict[str, dict[str, str]] = {}
+    with (DEMO_DIR / "links.tsv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            labelled.setdefault(row["ref_a"], {})[row["ref_b"]] = row["link_type"]
+            labelled.setdefault(row["ref_b"], {})[row["ref_a"]] = row["link_type"]
+    with runtime.session_factory() as session:
+        id_of = dict(session.execute(select(Offer.external_ref, Offer.id)).all())
+        ref_of = {doc_id: ref for ref, doc_id in id_of.items()}
+        for ref in ("off-001", "off-019", "off-104"):
+            links = find_links(
+                runtime.index_sync.indexes["offers"],
+                id_of[ref],
+                texts=lambda ids: indexed_texts(session, "offers", ids),
+            )
+            found = {ref_of[link.other_id]: link.kind for link in links}
+            assert found == labelled[ref], ref

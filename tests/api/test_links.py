@@ -10,11 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.links import LinkWorker
 from api.suggestions import SuggestionWorker
-from core.settings import get_settings
+from core.settings import Settings, get_settings
+from core.taxonomy import OrgKind, Region, Role
+from models.base import transaction
 from models.links import ListingLink
 from models.matches import Match
+from models.organizations import create_api_key, create_organization
 from scripts.cli import app as cli
 from tests.api.conftest import World, need_body, offer_body
 
@@ -225,3 +229,43 @@ def test_techmatch_links_recomputes_every_listing(
     assert "created 1" in result.output
     with runtime.session_factory() as session:
         assert len(list(session.scalars(select(ListingLink)))) == 1
+
+
+def make_world(client: TestClient) -> World:
+    """Two institutes and the exchange, with keys (the `world` fixture is tied to the `client` fixture)."""
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    specs = {
+        "admin": (Role.ADMIN, "exchange", OrgKind.EXCHANGE_OPERATOR),
+        "inst-a": (Role.INSTITUTE_MEMBER, "inst-a", OrgKind.RESEARCH_INSTITUTE),
+        "inst-b": (Role.INSTITUTE_MEMBER, "inst-b", OrgKind.UNIVERSITY),
+    }
+    org, keys = {}, {}
+    with transaction(runtime.session_factory) as session:
+        for who, (role, slug, kind) in specs.items():
+            values: dict[str, object] = {
+                "slug": slug,
+                "name": slug.upper(),
+                "kind": kind,
+                "region": Region.HO_CHI_MINH_CITY,
+            }
+            org[slug] = create_organization(session=session, values=values).id
+            keys[who] = create_api_key(session=session, role=role, name=who, organization_id=org[slug])[1]
+    return World(org=org, keys=keys)
+
+
+def test_the_running_service_links_new_listings_in_the_background(settings: Settings) -> None:
+    """The link worker follows the index and hands over to the suggestion worker; health reports it."""
+    live = settings.model_copy(update={"background_workers": True})
+    with TestClient(create_app(live)) as client:
+        world = make_world(client)
+        original, repost = publish_catalogue(client, world)
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        worker = runtime.components["links"]
+        for _ in range(3):
+            assert runtime.index_sync.wait_idle(10) and worker.wait_idle(10)
+            assert runtime.components["suggestions"].wait_idle(10)
+        (link,) = client.get(f"/api/v1/offers/{original['id']}/links").json()
+        assert {link["listing_a"]["id"], link["listing_b"]["id"]} == {original["id"], repost["id"]}
+        health = client.get("/api/v1/healthz", headers=world.auth("admin")).json()
+        assert health["workers"]["links"]["failures"] == 0
+        assert health["workers"]["links"]["created"] >= 1
