@@ -22,6 +22,7 @@ from models.users import (
     end_session,
     invite_user,
     invited_user,
+    purge_expired_sessions,
     start_session,
 )
 from web import i18n
@@ -66,6 +67,7 @@ def signed_in_response(page: Page, user_id: int, next_path: str) -> Response:
     settings = page.request.app.state.runtime.settings
     user = page.db.get_one(User, user_id)
     lifetime = timedelta(hours=settings.session_lifetime_hours)
+    purge_expired_sessions(session=page.db)  # a sign-in is rare enough to tidy up the table on
     _row, raw = start_session(session=page.db, user=user, language=page.language, lifetime=lifetime)
     page.db.commit()
     response = RedirectResponse(safe_next(next_path), status_code=303)
