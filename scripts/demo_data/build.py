@@ -371,6 +371,10 @@ def write_readme(orgs, offers, needs, judgments, offer_meta, need_meta) -> None:
     add(
         f"| `judgments.tsv` | {len(judgments)} graded need→offer pairs ({grades[2]} × grade 2, {grades[1]} × grade 1) |"
     )
+    add(
+        "| `links.tsv` | pairs of offers describing one technology (near-duplicates and translations), from "
+        "the pairs listed below and their combinations |"
+    )
     add("| `check.py` | validator: `.venv/bin/python scripts/demo_data/check.py` |")
     add("| `build.py`, `src/` | hand-written sources and the script that numbers them into the files above |")
     add("")
