@@ -8,6 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from core.access import Viewer
+from core.taxonomy import Role
+from models.base import transaction
+from models.introductions import request_introduction
 from models.matches import Match
 from tests.api.conftest import World, need_body, offer_body
 from tests.models.test_matches import suggest
@@ -62,6 +66,23 @@ def test_queue_review_pipeline_and_dashboard(client: TestClient, people: People,
     assert client.get("/broker/queue", params={"score_min": "0.55"}).status_code == 422
 
     first, second = pairs
+    # A member's request for an introduction joins the waiting suggestion; the queue can show only those.
+    assert MATCH_IDS.findall(client.get("/broker/queue", params={"requested": "true"}).text) == []
+    factory = client.app.state.runtime.session_factory  # type: ignore[attr-defined]
+    with transaction(factory) as session:
+        match = session.get_one(Match, second)
+        member = Viewer(role=Role.ENTERPRISE_MEMBER, organization_id=match.need.organization_id)
+        outcome = request_introduction(
+            session=session,
+            need=match.need,
+            offer=match.offer,
+            requester=member,
+            requester_label="Introduction requested by ent-a",
+            scoring=None,
+        )
+        assert outcome.outcome == "added"
+    requested = client.get("/broker/queue", params={"requested": "true"}).text
+    assert MATCH_IDS.findall(requested) == [str(second)] and 'class="requested"' in requested
     accepted = client.post(
         f"/broker/matches/{first}/review",
         data={"decision": "accept", "csrf_token": token, "next": "/broker/queue?status=suggested"},

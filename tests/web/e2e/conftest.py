@@ -85,17 +85,19 @@ def floor_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 
 @pytest.fixture(scope="session")
 def floor_server(floor_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloorServer]:
-    """The real app (pages, API, background workers) with the demo loaded, on a free local port.
+    """The real app (pages and API) with the demo loaded, on a free local port.
 
     The deterministic fake encoder is enough here: the journeys test the pages, not ranking quality
     (the demo's unaccented Vietnamese search works through BM25 syllables; tests/api/test_demo_search.py
-    checks the real model).
+    checks the real model). The suggestion worker stays off so that every test finds the store as the
+    journeys left it, not as a background pass half-way through left it: the queue holds what members
+    ask for (engine suggestions in the queue are tested in tests/web/test_broker_pages.py).
     """
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("floor-data"),
         database_url=floor_database,
         embedding_model="fake:64",
-        background_workers=True,
+        background_workers=False,
     )
     engine = make_engine(settings.sqlalchemy_url)
     upgrade(engine)
@@ -127,21 +129,9 @@ def floor_server(floor_database: str, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def _settle(app: FastAPI, timeout: float = 120.0) -> None:
-    """Wait until the demo is indexed and its suggestions are stored, so every test sees the same queue."""
-    runtime = app.state.runtime
-    workers = [runtime.index_sync, runtime.components["suggestions"]]
-    deadline = time.monotonic() + timeout
-    quiet_since = None
-    while time.monotonic() < deadline:
-        # The first batch is queued a moment after start: idle only counts once it has held for a second.
-        if all(worker.wait_idle(timeout=1.0) for worker in workers):
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= 1.0:
-                return
-        else:
-            quiet_since = None
-        time.sleep(0.1)
-    pytest.fail(f"the floor's workers were still busy after {timeout:.0f} s")
+    """Wait until the demo is searchable (the index sync has applied what start-up queued)."""
+    if not app.state.runtime.index_sync.wait_idle(timeout):
+        pytest.fail(f"the floor's indexes were still being built after {timeout:.0f} s")
 
 
 @pytest.fixture(scope="session")

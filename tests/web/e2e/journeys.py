@@ -22,10 +22,10 @@ def request_introduction(floor: Floor, *, need_path: str) -> tuple[str, str]:
     return need_title, offer_title
 
 
-def first_own_need(floor: Floor) -> str:
-    """The matches page of the signed-in enterprise member's first need."""
+def own_need(floor: Floor, index: int) -> str:
+    """The matches page of one of the signed-in enterprise member's needs (tests each use their own)."""
     floor.visit("/my/needs", "my needs")
-    link = floor.page.locator('a[href^="/my/needs/"][href$="/matches"]').first
+    link = floor.page.locator('a[href^="/my/needs/"][href$="/matches"]').nth(index)
     href = link.get_attribute("href")
     assert href
     return href

@@ -9,7 +9,7 @@ import pytest
 
 from core.taxonomy import Role
 from tests.web.e2e.conftest import Floor
-from tests.web.e2e.journeys import first_own_need, request_introduction
+from tests.web.e2e.journeys import own_need, request_introduction
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ def test_broker_finds_a_requested_introduction_accepts_it_introduces_it_and_the_
 ) -> None:
     # An enterprise member asks for an introduction on one of the demo's needs.
     floor.sign_in(Role.ENTERPRISE_MEMBER, "/my/needs")
-    need_title, offer_title = request_introduction(floor, need_path=first_own_need(floor))
+    need_title, offer_title = request_introduction(floor, need_path=own_need(floor, 0))
     floor.sign_out()
 
     floor.sign_in(Role.BROKER, "/dashboard")
@@ -35,8 +35,9 @@ def test_broker_finds_a_requested_introduction_accepts_it_introduces_it_and_the_
     assert item.count() == 1
     assert item.locator(".requested").count() == 1
     match_id = item.get_attribute("data-match")
-    # Keyboard: select the match (J moves from one to the next; a click selects too), A accepts it.
+    # Keyboard: J selects the first match and moves down; a click selects this one; A accepts it.
     floor.page.locator("body").press("j")
+    assert "selected" in (floor.page.locator("[data-queue] .queue-item").first.get_attribute("class") or "")
     item.locator(".pair").click()
     assert "selected" in (item.get_attribute("class") or "")
     with floor.page.expect_navigation():
@@ -68,18 +69,27 @@ def test_broker_finds_a_requested_introduction_accepts_it_introduces_it_and_the_
 
 
 def test_a_rejection_needs_a_reason(floor: Floor) -> None:
+    floor.sign_in(Role.ENTERPRISE_MEMBER, "/my/needs")
+    need_title, _offer_title = request_introduction(floor, need_path=own_need(floor, 1))
+    floor.sign_out()
     floor.sign_in(Role.BROKER, "/broker/queue")
-    item = floor.page.locator("[data-queue] .queue-item").first
+    item = floor.page.locator("[data-queue] .queue-item", has_text=need_title).first
     match_id = item.get_attribute("data-match")
-    # The browser itself refuses the form without a reason (required select)...
+    reason = item.locator("select[name=reason]")
+    # R without a chosen reason posts nothing and puts the focus on the reason list...
+    item.locator(".pair").click()
+    floor.page.keyboard.press("r")
+    assert reason.evaluate("element => element === document.activeElement")
+    assert floor.page.url.endswith("/broker/queue")
+    # ...the button is refused by the browser too (a required select)...
     item.locator("form[data-reject] button[type=submit]").click()
     assert floor.page.url.endswith("/broker/queue")
-    # ...and with one the match leaves the queue, its reason in its history.
-    item.locator("select[name=reason]").select_option("duplicate")
-    with floor.page.expect_navigation():
-        item.locator("form[data-reject] button[type=submit]").click()
-    floor.shoot("queue after rejecting")
+    # ...and with a reason the match leaves the queue, the reason in its history.
+    reason.select_option("duplicate")
+    floor.submit(item.locator("form[data-reject] button[type=submit]"), "queue after rejecting")
+    assert f"moved={match_id}" in floor.page.url
     floor.visit(f"/broker/matches/{match_id}", "rejected match")
     assert floor.page.locator("h1 .stage-rejected").count() == 1
-    assert floor.page.locator(".history li").last.inner_text().count("·") >= 1
+    last = floor.page.locator(".history li").last.inner_text()
+    assert "·" in last  # the reason follows the stage
     assert floor.page.locator("form.move").count() == 0  # closed

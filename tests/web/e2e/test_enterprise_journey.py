@@ -47,4 +47,4 @@ def test_enterprise_member_posts_a_need_sees_matching_offers_and_requests_an_int
     first = offers.first
     response = floor.submit(first.locator("form.introduction button[type=submit]"), "introduction requested")
     assert response is not None and response.ok
-    assert "requested=created" in page.url
+    assert "requested=created" in page.url  # a new pair in the brokers' queue
