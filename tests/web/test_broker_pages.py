@@ -16,6 +16,7 @@ from models.matches import Match
 from tests.api.conftest import World, need_body, offer_body
 from tests.models.test_matches import suggest
 from tests.web.conftest import People, csrf_of, sign_in
+from tests.web.test_catalogues import english_messages_that_differ_in_vietnamese, visible_text
 
 MATCH_IDS = re.compile(r'data-match="(\d+)"')
 
@@ -130,9 +131,28 @@ def test_queue_review_pipeline_and_dashboard(client: TestClient, people: People,
     assert client.post(f"/broker/matches/{first}/move", data={"to": "negotiating"}).status_code == 403
 
 
-def test_pages_in_english(client: TestClient, people: People, pairs: list[int]) -> None:
+def test_broker_pages_in_vietnamese_show_no_english_message_and_switch_to_english(
+    client: TestClient, people: People, pairs: list[int]
+) -> None:
     token = broker(client, people)
+    first, second = pairs
+    client.post(f"/broker/matches/{first}/review", data={"decision": "accept", "csrf_token": token})
+    client.post(f"/broker/matches/{first}/move", data={"to": "introduced", "csrf_token": token})
+    paths = [
+        "/broker/queue",
+        "/broker/queue?status=",
+        f"/broker/matches/{first}",
+        f"/broker/matches/{second}",
+        "/broker/pipeline",
+        "/dashboard",
+    ]
+    english = english_messages_that_differ_in_vietnamese()
+    for path in paths:
+        html = client.get(path).text
+        assert '<html lang="vi">' in html, path
+        text = visible_text(html)
+        assert not [message for message in english if message in text], path
     client.post("/language", data={"language": "en", "csrf_token": token, "next": "/"})
     assert "Suggestion queue" in client.get("/broker/queue").text
     assert "Pipeline funnel" in client.get("/dashboard").text
-    assert "Why the engine paired them" in client.get(f"/broker/matches/{pairs[0]}").text
+    assert "Why the engine paired them" in client.get(f"/broker/matches/{first}").text
