@@ -6,6 +6,7 @@ Registered into web.labels, so templates write `label("match_status", match.stat
 from __future__ import annotations
 
 from matcher.features import FEATURE_NAMES
+from models.introductions import INTRODUCTION_REQUESTED
 from models.matches import SYSTEM_ROLE, MatchReason, MatchSource, MatchStatus
 from web.i18n import N_
 from web.labels import ENUMS, LABELS
@@ -32,7 +33,7 @@ MATCH_LABELS: dict[str, dict[str, str]] = {
         MatchReason.TIMING: N_("Timing"),
         MatchReason.OTHER: N_("Other (say what in the note)"),
         MatchReason.LISTING_CHANGED: N_("A listing changed"),
-        "introduction_requested": N_("Introduction requested by a member"),
+        INTRODUCTION_REQUESTED: N_("Introduction requested by a member"),
     },
     "match_source": {MatchSource.ENGINE: N_("Engine"), MatchSource.BROKER: N_("Broker")},
     # Who moved a match: a role, or the engine itself (models.matches.SYSTEM_ROLE).

@@ -127,6 +127,12 @@ def test_queue_review_pipeline_and_dashboard(client: TestClient, people: People,
     assert re.search(r'id="total-introduced">[^<]*<strong>1</strong>', dashboard)
     assert dashboard.count("<svg") == 5
 
+    # The board's form sends its reason list with every move: a move that takes no reason ignores it.
+    onward = client.post(
+        f"/broker/matches/{first}/move", data={"to": "negotiating", "reason": "timing", "csrf_token": token}
+    )
+    assert onward.status_code == 200 and "stage-negotiating" in onward.text
+
     # Every post needs the session's token.
     assert client.post(f"/broker/matches/{first}/move", data={"to": "negotiating"}).status_code == 403
 

@@ -17,14 +17,13 @@ from api.schemas.matches_workflow import match_view
 from core.taxonomy import Role, Sector
 from models import matches as match_service
 from models.errors import ConflictError, InvalidError
+from models.introductions import INTRODUCTION_REQUESTED
 from models.matches import REASONS, TRANSITIONS, MatchEvent, MatchFilters, MatchReason, MatchStatus
 from web import match_labels  # noqa: F401  (registers the workflow's labels)
 from web.i18n import N_
 from web.pages import Page, add_nav_link, render, require_role, safe_next
 
 router = APIRouter(prefix="/broker")
-# The event reason models/introductions.py records when a member asks for an introduction.
-INTRODUCTION_REQUESTED = "introduction_requested"
 StaffPage = Annotated[Page, require_role(Role.BROKER, Role.ADMIN)]
 
 add_nav_link("/broker/queue", N_("Queue"), roles=(Role.BROKER, Role.ADMIN), order=60)
@@ -175,7 +174,8 @@ def _move(page: Page, match_id: int, to: MatchStatus, reason: str, note: str, ne
     problem: tuple[str, int] | None = None
     code: MatchReason | None = None
     try:
-        code = MatchReason(reason) if reason else None
+        # The board's form offers a reason beside every move; only the moves that need one keep it.
+        code = MatchReason(reason) if reason and to in REASONS else None
     except ValueError:
         problem = (N_("Choose one of the listed reasons."), 422)
     if problem is None:
