@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from api.suggestions import ENGINE_VIEWER, rank_pairs, score_pair
+from api.records import StoreRecords, need_record
+from api.suggestions import ENGINE_VIEWER, score_pair
 from core.access import Viewer
 from core.taxonomy import ListingStatus
 from matcher.schedule import pair_of
@@ -19,6 +20,7 @@ from matcher.service import Matcher
 from models import event_participants as participant_service
 from models import matches as match_service
 from models import meetings as meeting_service
+from models.base import utcnow
 from models.errors import ConflictError, InvalidError
 from models.listings import ListingFilters, Need, Offer, get_listings, visible_ids
 from models.matches import Match, MatchStatus
@@ -37,18 +39,25 @@ def score_participants(*, matcher: Matcher, session: Session, event: Matchmaking
     searchable = visible_ids(session=session, model=Offer, filters=_PUBLISHED, viewer=ENGINE_VIEWER)
     offers = searchable & offer_owner.keys()
     best: dict[tuple[int, int], list[object]] = {}
+    records, now = StoreRecords(session), utcnow()
     for participant in participants:
         needs = get_listings(session=session, model=Need, ids=participant.need_ids)
         others = {offer_id for offer_id in offers if offer_owner[offer_id] != participant.id}
         for need in needs.values():
             if need.status != ListingStatus.PUBLISHED or not others:
                 continue
-            for offer_id, scoring in rank_pairs(
-                matcher=matcher, session=session, row=need, allowed_ids=others, k=len(others)
-            ):
-                pair = pair_of(participant.id, offer_owner[offer_id])
-                if pair not in best or scoring.score > best[pair][2]:  # type: ignore[operator]
-                    best[pair] = [*pair, scoring.score, need.id, offer_id]
+            # Scores only: explaining every pair (sentence correspondences across languages) would
+            # cost more than the matching itself.
+            pairs = matcher.candidate_pairs(
+                need_record(need), allowed_ids=others, source=records, viewer=ENGINE_VIEWER, now=now
+            )
+            if not pairs.others:
+                continue
+            for offer, score in zip(pairs.others, matcher.ranker.score_pairs(pairs.features), strict=True):
+                pair = pair_of(participant.id, offer_owner[offer.id])
+                value = round(float(score), 4)
+                if pair not in best or value > best[pair][2]:  # type: ignore[operator]
+                    best[pair] = [*pair, value, need.id, offer.id]
     return sorted(best.values(), key=lambda row: (row[0], row[1]))
 
 
