@@ -14,7 +14,7 @@ from api.records import StoreRecords, need_record
 from api.suggestions import ENGINE_VIEWER, score_pair
 from core.access import Viewer
 from core.taxonomy import ListingStatus
-from matcher.schedule import pair_of
+from matcher.schedule import ScheduleError, pair_of
 from matcher.schedule_solver import solve
 from matcher.service import Matcher
 from models import event_participants as participant_service
@@ -86,7 +86,10 @@ def schedule_event(
     if matcher is not None:
         event.pair_scores = score_participants(matcher=matcher, session=session, event=event)
     problem = meeting_service.build_problem(session=session, event=event)
-    schedule = solve(problem, time_limit=time_limit)
+    try:
+        schedule = solve(problem, time_limit=time_limit)
+    except ScheduleError as exc:  # e.g. an exclusion added after two organizations confirmed a meeting
+        raise ConflictError(f"{exc} Cancel the meeting or lift the exclusion first.") from None
     changed = meeting_service.apply_schedule(
         session=session, event=event, problem=problem, scheduled=schedule.meetings
     )

@@ -135,19 +135,15 @@ def apply_schedule(
             continue
         row = proposed.pop(placed.pair, None)
         if row is None:
-            score = scores.get(placed.pair)
-            row = Meeting(
-                event_id=event.id,
-                a_id=placed.a,
-                b_id=placed.b,
-                status=MeetingStatus.PROPOSED,
-                source=MeetingSource.REQUEST if placed.pair in requested else MeetingSource.PROPOSAL,
-                score=score.score if score else None,
-                need_id=score.need_id if score else None,
-                offer_id=score.offer_id if score else None,
-                created_at=now,
-            )
+            row = Meeting(event_id=event.id, a_id=placed.a, b_id=placed.b, status=MeetingStatus.PROPOSED)
+            row.created_at = now
             session.add(row)
+        # A kept meeting takes the latest scores and source too (a request may have been accepted since).
+        score = scores.get(placed.pair)
+        row.source = MeetingSource.REQUEST if placed.pair in requested else MeetingSource.PROPOSAL
+        row.score = score.score if score else None
+        row.need_id = score.need_id if score else None
+        row.offer_id = score.offer_id if score else None
         row.slot, row.table_number, row.updated_at = placed.slot, placed.table, now
     for dropped in proposed.values():
         session.delete(dropped)

@@ -280,6 +280,19 @@ def test_an_event_from_registration_to_outcomes(client: TestClient, world: World
     ]
     assert {world.org["ent-a"], world.org["inst-a"]} <= {n["organization_id"] for n in changed}
 
+    # An exclusion added between two organizations that confirmed a meeting blocks re-scheduling.
+    call(
+        client,
+        world,
+        "broker",
+        "POST",
+        f"{base}/exclusions",
+        {"organization_id": world.org["ent-a"], "excluded_organization_id": world.org["inst-b"]},
+        code=201,
+    )
+    blocked = call(client, world, "broker", "POST", f"{base}/schedule", code=409)
+    assert "Confirmed meetings break the event's rules" in blocked["error"]["message"]
+
     # After the day: an introduction puts the pair into the broker pipeline as introduced.
     call(client, world, "broker", "PATCH", base, {"status": "closed"})
     call(
