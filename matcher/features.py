@@ -14,12 +14,14 @@ from matcher.fusion import FusedCandidate
 from matcher.records import NeedRecord, OfferRecord
 
 # Order of the feature vector the ranker sees: retrieval's text features, then the structured ones.
-# "text", "lexical", "dense" and the ranks (among all candidates, and among those written in the
-# candidate's language) are relative to the query's other candidates; "similarity"
-# (language-centred cosine) and "similarity_gap" (below the query's best) carry how good the best is,
-# which a calibrated probability needs: a need with no good offer must score low everywhere.
+# "lexical", "dense" (the two shares of the fused score) and the ranks (among all candidates, and
+# among those written in the candidate's language) are relative to the query's other candidates;
+# "similarity" (language-centred cosine) and "similarity_gap" (below the query's best) carry how good
+# the best is, which a calibrated probability needs: a need with no good offer must score low
+# everywhere. Both are in units of the model's confident spread (its model card), so one weight means
+# the same under another encoder's cosine scale. The fused score itself is not a feature: it is
+# lexical + dense exactly, and a collinear copy only splits the regularised weights.
 TEXT_FEATURES = (
-    "text",
     "lexical",
     "dense",
     "bm25",
@@ -47,7 +49,7 @@ REFERENCE = np.array(
     [
         {
             "similarity": 0.0,
-            "similarity_gap": 0.1,
+            "similarity_gap": 2.0,
             "rank": 0.1,
             "language_rank": 0.1,
             "lexical_rank": 0.1,
@@ -78,24 +80,28 @@ def text_features(
     language_rank: int,
     best_similarity: float,
     lexical_rank: int | None = None,
+    similarity_scale: float = 1.0,
 ) -> list[float]:
     """The retrieval part of a pair's feature vector, in TEXT_FEATURES order; ranks count from 0
-    (`lexical_rank`: in BM25's order, None when BM25 did not find the candidate)."""
+    (`lexical_rank`: in BM25's order, None when BM25 did not find the candidate), cosines divided by
+    `similarity_scale`."""
     return [
-        candidate.score,
         candidate.lexical,
         candidate.dense,
         candidate.bm25,
-        candidate.similarity,
-        best_similarity - candidate.similarity,
+        candidate.similarity / similarity_scale,
+        (best_similarity - candidate.similarity) / similarity_scale,
         1.0 / (1 + rank),
         1.0 / (1 + language_rank),
         0.0 if lexical_rank is None else 1.0 / (1 + lexical_rank),
     ]
 
 
-def text_feature_rows(candidates: Sequence[FusedCandidate], languages: Sequence[str]) -> list[list[float]]:
-    """The text features of a query's candidates, in fused order; `languages`: each candidate's."""
+def text_feature_rows(
+    candidates: Sequence[FusedCandidate], languages: Sequence[str], *, similarity_scale: float = 1.0
+) -> list[list[float]]:
+    """The text features of a query's candidates, in fused order; `languages`: each candidate's;
+    `similarity_scale`: the cosine spread the encoder is confident at."""
     best = max((candidate.similarity for candidate in candidates), default=0.0)
     by_bm25 = sorted(range(len(candidates)), key=lambda row: -candidates[row].bm25)
     lexical_rank = {row: rank for rank, row in enumerate(by_bm25) if candidates[row].bm25 > 0}
@@ -109,6 +115,7 @@ def text_feature_rows(candidates: Sequence[FusedCandidate], languages: Sequence[
                 language_rank=seen_in_language[language],
                 lexical_rank=lexical_rank.get(rank),
                 best_similarity=best,
+                similarity_scale=similarity_scale,
             )
         )
         seen_in_language[language] += 1

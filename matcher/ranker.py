@@ -25,7 +25,7 @@ from matcher.features import FEATURE_NAMES
 # The shipped weights: fitted on the judged demo pairs by `techmatch calibrate --write` (its
 # cross-validated report is saved beside them), used until broker decisions train a ranker.
 DEFAULT_RANKER_FILE = Path(__file__).with_name("default_ranker.json")
-DEFAULT_VERSION = "default-v2"
+DEFAULT_VERSION = "default-v3"
 
 
 class MatchRanker(ClassifierMixin, BaseEstimator):

@@ -326,7 +326,11 @@ class Matcher:
             candidates.append(candidate)
             others.append(record)
             structured.append(compatibility(need, offer, now=now))  # type: ignore[arg-type]
-        text_rows = text_feature_rows(candidates, [record.language.value for record in others])
+        text_rows = text_feature_rows(
+            candidates,
+            [record.language.value for record in others],
+            similarity_scale=self.fusion.full_confidence_spread,
+        )
         rows = [
             [*text, *(feature.value for feature in pair_features)]
             for text, pair_features in zip(text_rows, structured, strict=True)
@@ -376,9 +380,10 @@ class Matcher:
     ) -> Explanation:
         effects = self.ranker.contributions(x, reference=REFERENCE)
         named = dict(zip(FEATURE_NAMES, effects, strict=True))
+        named_value = dict(zip(FEATURE_NAMES, x, strict=True))
         text_effect = FeatureEffect(
             "text",
-            round(float(x[0]), 4),
+            round(float(named_value["lexical"] + named_value["dense"]), 4),
             round(float(sum(named[name] for name in TEXT_FEATURES)), 4),
             "how well the texts match (keywords and meaning)",
         )

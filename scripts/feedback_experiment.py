@@ -32,10 +32,10 @@ from matcher.ranker import MatchRanker, default_ranker
 from matcher.registry import active_ranker, train_and_promote
 
 
-def feature_rows(fused: Sequence[FusedCandidate]) -> np.ndarray:
+def feature_rows(fused: Sequence[FusedCandidate], *, similarity_scale: float) -> np.ndarray:
     """The ranker's input for text-only pairs: retrieval scores, every structured feature neutral."""
     structured = [NEUTRAL] * (len(FEATURE_NAMES) - len(TEXT_FEATURES))
-    rows = text_feature_rows(fused, ["en"] * len(fused))
+    rows = text_feature_rows(fused, ["en"] * len(fused), similarity_scale=similarity_scale)
     return np.array([[*text, *structured] for text in rows], dtype=float)
 
 
@@ -60,6 +60,7 @@ def run_split(
     seed: int,
     negatives_per_positive: int,
     rerank_depth: int,
+    similarity_scale: float,
 ) -> Outcome:
     """Train on a random half of the queries, then compare nDCG@10 of the rankers on the other half."""
     rng = np.random.default_rng(seed)
@@ -77,7 +78,7 @@ def run_split(
         rejected = rng.choice(
             others, size=min(len(others), negatives_per_positive * len(relevant)), replace=False
         )
-        features = feature_rows(candidates)
+        features = feature_rows(candidates, similarity_scale=similarity_scale)
         rows.extend(features[relevant])
         rows.extend(features[rejected])
         labels.extend([1] * len(relevant) + [0] * len(rejected))
@@ -90,7 +91,7 @@ def run_split(
     scores: dict[str, list[float]] = {name: [] for name in rankers}
     for qid in test_ids:
         candidates = fused[qid][:rerank_depth]
-        features = feature_rows(candidates)
+        features = feature_rows(candidates, similarity_scale=similarity_scale)
         for name, ranker in rankers.items():
             order = np.argsort(-ranker.score_pairs(features), kind="stable")
             ranking = [doc_keys[candidates[i].id] for i in order]
@@ -162,6 +163,7 @@ def main() -> None:
             "doc_keys": candidates.doc_keys,
             "negatives_per_positive": args.negatives,
             "rerank_depth": args.rerank_depth,
+            "similarity_scale": encoder.confident_spread,
         }
         first = run_split(seed=args.seed, **common)
         others = [run_split(seed=args.seed + 1 + r, **common) for r in range(args.repeats)]

@@ -92,7 +92,8 @@ def test_leaving_the_exchange_withdraws_open_suggestions_but_keeps_decisions(
 
 def test_suggestions_store_the_vector_the_ranker_scored(client: TestClient, world: World) -> None:
     offer, need = publish(client, world)
-    worker = worker_of(client)
+    # A one-offer catalogue is its language's mean: its centred similarity is 0, its score low.
+    worker = worker_of(client, suggestion_threshold=0.01)
     outcomes = worker.process([("needs", need["id"])])
     assert outcomes == {"created": 1}
     [match] = matches(client)
@@ -131,7 +132,7 @@ def test_brokers_only_needs_are_matched_but_not_shown_to_offer_owners(
 ) -> None:
     offer, _public = publish(client, world)
     secret = send(client, world, "ent-b", "/api/v1/needs", need_body(confidentiality="brokers_only"))
-    worker = worker_of(client, suggestion_strong_threshold=0.0)
+    worker = worker_of(client, suggestion_threshold=0.01, suggestion_strong_threshold=0.0)
     worker.process([("needs", secret["id"])])
     assert {(m.need_id, m.offer_id) for m in matches(client)} == {(secret["id"], offer["id"])}
     with client.app.state.runtime.session_factory() as session:  # type: ignore[attr-defined]
@@ -154,6 +155,8 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli
     monkeypatch.setenv("TECHMATCH_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("TECHMATCH_EMBEDDING_MODEL", "fake:64")
     monkeypatch.setenv("TECHMATCH_RANKER_MIN_DECISIONS", "30")
+    # One-offer catalogues: the offer is its language's mean, so its centred similarity is 0.
+    monkeypatch.setenv("TECHMATCH_SUGGESTION_THRESHOLD", "0.01")
     get_settings.cache_clear()
     yield CliRunner()
     get_settings.cache_clear()

@@ -15,8 +15,14 @@ def test_default_ranker_scores_are_bounded_and_monotone_in_text() -> None:
     ranker = default_ranker()
     base = np.full(len(FEATURE_NAMES), 0.5)
     weak, strong = base.copy(), base.copy()
-    weak[0], strong[0] = 0.1, 0.9
-    scores = ranker.score_pairs(np.vstack([weak, strong, np.zeros_like(base), np.ones_like(base)]))
+    # A better text match: a higher fused score (its lexical and dense shares) and centred similarity.
+    for name in ("lexical", "dense", "similarity"):
+        weak[FEATURE_NAMES.index(name)], strong[FEATURE_NAMES.index(name)] = 0.1, 0.9
+    # Every feature at its best: the query's best candidate (no gap), two confident spreads above the
+    # average listing of its language.
+    best = np.ones_like(base)
+    best[FEATURE_NAMES.index("similarity_gap")], best[FEATURE_NAMES.index("similarity")] = 0.0, 2.0
+    scores = ranker.score_pairs(np.vstack([weak, strong, np.zeros_like(base), best]))
     assert np.all((scores > 0) & (scores < 1))
     assert scores[1] > scores[0]
     assert scores[3] > 0.9 and scores[2] < 0.05

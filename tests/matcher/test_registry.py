@@ -45,8 +45,8 @@ def test_a_better_ranker_is_promoted_and_loaded(tmp_path: Path) -> None:
 
 
 def test_a_ranker_that_is_not_better_is_kept_but_not_promoted(tmp_path: Path) -> None:
-    # Text alone varies and decides: the default weights already rank the held-out part perfectly.
-    report = train_and_promote(tmp_path, *decisions("text", only_rule_varies=True))
+    # Similarity alone varies and decides: the default weights already rank the held-out part perfectly.
+    report = train_and_promote(tmp_path, *decisions("similarity", only_rule_varies=True))
     assert not report.promoted and report.active_metric == 1.0
     assert not (tmp_path / ACTIVE_FILE).exists()
     assert (tmp_path / f"{report.version}.json").exists()

@@ -121,7 +121,7 @@ def test_broker_workflow_end_to_end(client: TestClient, world: World, receiver: 
     )
     assert own_offer["id"] not in {item["offer"]["id"] for item in queue["items"]}  # never with itself
     best, worst = queue["items"][0], queue["items"][-1]
-    assert set(best["features"]) >= {"text", "sector", "trl"} and best["explanation"]["features"]
+    assert set(best["features"]) >= {"lexical", "dense", "similarity", "sector", "trl"} and best["explanation"]["features"]
     assert best["allowed_next"] == ["accepted", "rejected"]
 
     # Staff only.
