@@ -45,7 +45,10 @@ def update(template: Catalog) -> dict[str, list[str]]:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=BABEL_LOCALES[language], project="TechMatch", charset="utf-8")
+        created = catalog.creation_date
         catalog.update(template, no_fuzzy_matching=True)
+        if path.exists():
+            catalog.creation_date = created  # an unchanged catalogue stays byte for byte the same
         catalog.obsolete.clear()
         for message in catalog:
             if not message.id:
