@@ -52,19 +52,19 @@ def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime
         matcher=matcher,
     )
     if settings.background_workers:
-        suggestions = SuggestionWorker(settings=settings, session_factory=session_factory, matcher=matcher)
-        # Links first, then suggestions: a new duplicate is known as one before it could be suggested twice.
+        # Links first, then suggestions, on the suggestion worker's thread: a new duplicate is known as
+        # one before it could be suggested twice.
         link_worker = LinkWorker(session_factory=session_factory, indexes=index_sync.indexes)
-        index_sync.on_applied(link_worker.notify)
-        link_worker.on_processed(suggestions.notify)
+        suggestions = SuggestionWorker(
+            settings=settings, session_factory=session_factory, matcher=matcher, prepare=link_worker.process
+        )
+        index_sync.on_applied(suggestions.notify)
         suggestions.start()
         webhooks = WebhookDeliverer(settings=settings, session_factory=session_factory)
         webhooks.start()
         runtime.components["suggestions"] = suggestions
         runtime.components["webhooks"] = webhooks
-        # Registered last so it closes first, handing what it finishes on to the suggestion worker.
         runtime.components["links"] = link_worker
-        link_worker.start()
     # After the workers subscribed: listings that changed while the service was down (an import,
     # a crash) are re-indexed here and then matched like any other change.
     report = index_sync.reconcile(show_progress=True)

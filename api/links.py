@@ -1,22 +1,22 @@
 """Duplicate and translation links, found in the background whenever a listing becomes searchable.
 
-Like the suggestion worker, the link worker follows IndexSync.on_applied: a new or changed listing is
-compared with its neighbours once its vector is in the index. Detection reads only the index and the
-store; a failure is logged and counted (health), and `techmatch links` recomputes everything.
+The suggestion worker, which follows IndexSync.on_applied, runs the link worker on each batch first: a
+new or changed listing is compared with its neighbours once its vector is in the index, and before it
+is matched. Detection reads only the index and the store; a failure is logged and counted (health),
+and `techmatch links` recomputes everything.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.taxonomy import ListingStatus
-from core.workers import ChangeQueue
 from indexes.catalog import ListingIndex
 from indexes.documents import listing_text
 from matcher.links import LinkRule, find_links
@@ -66,7 +66,12 @@ def cluster_map(*, session: Session, kind: str, ids: Collection[int] | None = No
 
 
 class LinkWorker:
-    """Finds the duplicates and translations of changed listings on its own thread and stores them."""
+    """Finds the duplicates and translations of changed listings and stores them.
+
+    It has no thread of its own: the suggestion worker runs it on each batch before suggesting
+    (`SuggestionWorker(prepare=...)`), so a new duplicate is a cluster member before it could be
+    suggested, and whoever waits for the suggestion worker has waited for the links too.
+    """
 
     def __init__(
         self,
@@ -78,47 +83,26 @@ class LinkWorker:
         self.session_factory = session_factory
         self.indexes = indexes
         self.rule = rule or LinkRule()
-        self._changes = ChangeQueue(name="links", handle=self.process)
         self.totals: Counter[str] = Counter()
-        self._listeners: list[Callable[[set[tuple[str, int]]], None]] = []
-
-    def notify(self, changes: Iterable[tuple[str, int]]) -> None:
-        """Queue listings whose index entry changed (an IndexSync.on_applied listener; must not block)."""
-        self._changes.put(change for change in changes if change[0] in self.indexes)
-
-    def on_processed(self, listener: Callable[[set[tuple[str, int]]], None]) -> None:
-        """Call `listener` with the changes once their links are stored (the suggestion worker follows this),
-        whether or not detection succeeded: a failed detection must not hold suggestions back."""
-        self._listeners.append(listener)
-
-    def start(self) -> None:
-        self._changes.start()
 
     def close(self) -> None:
-        self._changes.close()
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        return self._changes.wait_idle(timeout)
-
-    def is_alive(self) -> bool:
-        return self._changes.is_alive()
+        """Nothing to stop: the suggestion worker's thread runs the detection."""
 
     def health(self) -> dict[str, int]:
-        return {"queued": self._changes.qsize(), "failures": self._changes.failures, **self.totals}
+        return {"failures": self.totals["failed"], **self.totals}
 
     def process(self, changes: Iterable[tuple[str, int]]) -> Counter[str]:
         """Detect links for each listing in a transaction of its own: a failure costs one listing."""
         outcomes: Counter[str] = Counter()
-        batch = set(changes)
-        for kind, listing_id in sorted(batch):
+        for kind, listing_id in sorted(set(changes)):
+            if kind not in self.indexes:
+                continue
             try:
                 outcomes += self._detect_with_retry(kind, listing_id)
             except Exception:  # the next change or `techmatch links` repairs; keep following changes
                 log.exception("finding links of %s %d failed", kind, listing_id)
                 outcomes["failed"] += 1
         self.totals += outcomes
-        for listener in self._listeners:
-            listener(batch)
         return outcomes
 
     def recompute_all(self) -> Counter[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from typing import cast
 
@@ -80,11 +80,18 @@ class SuggestionWorker:
     """Matches changed listings on its own thread and stores the pairs above the suggestion threshold."""
 
     def __init__(
-        self, *, settings: Settings, session_factory: sessionmaker[Session], matcher: Matcher
+        self,
+        *,
+        settings: Settings,
+        session_factory: sessionmaker[Session],
+        matcher: Matcher,
+        prepare: Callable[[set[tuple[str, int]]], object] | None = None,
     ) -> None:
         self.settings = settings
         self.session_factory = session_factory
         self.matcher = matcher
+        # Runs on each batch before suggesting (the link worker: clusters first, then one suggestion each).
+        self.prepare = prepare
         self._changes = ChangeQueue(name="suggestions", handle=self.process)
         self.totals: Counter[str] = Counter()
 
@@ -112,7 +119,13 @@ class SuggestionWorker:
     def process(self, changes: Iterable[tuple[str, int]]) -> Counter[str]:
         """Suggest matches for each listing, in a transaction per listing: a failure costs one listing."""
         outcomes: Counter[str] = Counter()
-        for kind, listing_id in sorted(set(changes)):
+        batch = set(changes)
+        if self.prepare is not None:
+            try:
+                self.prepare(batch)
+            except Exception:  # suggestions must not wait on it; its own failures are counted where it runs
+                log.exception("preparing %d change(s) for suggestions failed", len(batch))
+        for kind, listing_id in sorted(batch):
             try:
                 outcomes += self._suggest_with_retry(kind, listing_id)
             except Exception:  # the next change or `techmatch suggest` repairs; keep following changes
