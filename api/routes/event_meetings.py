@@ -261,7 +261,7 @@ th,td{{border:1px solid #999;padding:.4em;text-align:left}}@media print{{body{{m
 @router.get(
     f"{EVENT}/participants/{{participant_id}}/agenda.html",
     summary="A participant's agenda as a printable page",
-    response_class=HTMLResponse,
+    response_class=Response,
     responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **error_responses(403, 404)},
 )
 def agenda_page(
