@@ -223,9 +223,14 @@ def format_links_report(report: LinkReport) -> str:
         f"{'setting':45} {'precision':>9} {'recall':>7} {'found':>6} {'correct':>7} {'labelled':>8}",
     ]
     for name, figure in report.figures.items():
+        # With nothing labelled every link found is false: precision and recall say nothing, the count does.
+        precision, recall = (
+            (f"{figure.precision:9.3f}", f"{figure.recall:7.3f}")
+            if figure.labelled
+            else (f"{'-':>9}", f"{'-':>7}")
+        )
         lines.append(
-            f"{name:45} {figure.precision:9.3f} {figure.recall:7.3f} {figure.found:6d} "
-            f"{figure.correct:7d} {figure.labelled:8d}"
+            f"{name:45} {precision} {recall} {figure.found:6d} {figure.correct:7d} {figure.labelled:8d}"
         )
     lines.append("")
     lines += [f"{name}: {note}" for name, note in report.notes.items()]

@@ -74,3 +74,18 @@ def test_evaluate_links_reports_every_setting(runner: CliRunner, tmp_path: Path)
     }
     missing = runner.invoke(cli, ["evaluate", "links", "--xquad", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "--xquad" in missing.output
+
+
+def test_the_table_shows_no_rates_where_nothing_is_labelled() -> None:
+    from matcher.link_evaluation import PrecisionRecall
+    from matcher.links import LinkRule
+    from scripts.link_eval import LinkReport, format_links_report
+
+    report = LinkReport(shipped=LinkRule())
+    report.figures = {
+        "with labels": PrecisionRecall(244, 240, 240),
+        "none labelled": PrecisionRecall(2, 0, 0),
+    }
+    rows = {line.split("  ")[0]: line.split() for line in format_links_report(report).splitlines()}
+    assert rows["with labels"][-5:] == ["0.984", "1.000", "244", "240", "240"]
+    assert rows["none labelled"][-5:] == ["-", "-", "2", "0", "0"]
