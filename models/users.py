@@ -272,11 +272,18 @@ def find_session(*, session: Session, raw_token: str) -> UserSession | None:
 
 
 def end_session(*, session: Session, raw_token: str) -> None:
-    session.execute(delete(UserSession).where(UserSession.token_hash == hash_token(raw_token)))
+    session.execute(
+        delete(UserSession).where(UserSession.token_hash == hash_token(raw_token)),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def purge_expired_sessions(*, session: Session) -> int:
-    result = session.execute(delete(UserSession).where(UserSession.expires_at < utcnow()))
+    # Not evaluated against loaded rows: SQLite hands their times back without a zone.
+    result = session.execute(
+        delete(UserSession).where(UserSession.expires_at < utcnow()),
+        execution_options={"synchronize_session": False},
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 

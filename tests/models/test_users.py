@@ -138,3 +138,21 @@ def test_invitations_are_single_use_and_expire(session: Session) -> None:
     )
     late.invitation_expires_at = utcnow() - timedelta(seconds=1)
     assert invited_user(session=session, raw_token=late_raw) is None
+
+
+def test_expired_sessions_are_purged_while_live_ones_are_loaded(session: Session) -> None:
+    from models.users import purge_expired_sessions
+
+    user = create_user(
+        session=session, email="a@b.vn", password=PASSWORD, role=Role.BROKER, organization_id=None
+    )
+    old, old_raw = start_session(session=session, user=user, language="vi", lifetime=timedelta(hours=1))
+    _live, live_raw = start_session(session=session, user=user, language="vi", lifetime=timedelta(hours=1))
+    old.expires_at = utcnow() - timedelta(minutes=1)
+    session.flush()
+    session.expire_all()
+    assert find_session(session=session, raw_token=live_raw) is not None  # a loaded row, as in a request
+    assert purge_expired_sessions(session=session) == 1
+    session.expire_all()
+    assert find_session(session=session, raw_token=old_raw) is None
+    assert find_session(session=session, raw_token=live_raw) is not None
