@@ -168,6 +168,9 @@ def test_pages_in_vietnamese_show_no_english_message_and_switch_to_english(
     offer = client.post("/api/v1/offers", json=offer_body(), headers=world.auth("inst-a")).json()
     need = client.post("/api/v1/needs", json=need_body(), headers=world.auth("ent-a")).json()
     assert client.app.state.runtime.index_sync.wait_idle(10)  # type: ignore[attr-defined]
+    match = client.post(
+        "/api/v1/matches", json={"need_id": need["id"], "offer_id": offer["id"]}, headers=world.auth("broker")
+    ).json()
     english = english_messages_that_differ_in_vietnamese()
     assert len(english) > 100
     visits = {
@@ -176,13 +179,16 @@ def test_pages_in_vietnamese_show_no_english_message_and_switch_to_english(
         "ent-a": ["/my/needs", "/my/needs/new", f"/my/needs/{need['id']}/edit", f"/my/needs/{need['id']}/matches"],
         "inst-a": ["/my/offers", "/my/offers/upload", f"/my/offers/{offer['id']}/matches"],
         "admin": ["/invite"],
+        "broker": ["/broker/queue", "/broker/pipeline", f"/broker/matches/{match['id']}", "/dashboard"],
     }  # fmt: skip
     for who, paths in visits.items():
         visitor = TestClient(client.app)
         if who:
             sign_in(visitor, people.emails[who])
         for path in paths:
-            html = visitor.get(path).text
+            response = visitor.get(path)
+            assert response.status_code == (404 if path == "/no-such-page" else 200), path
+            html = response.text
             assert '<html lang="vi">' in html, path
             text = visible_text(html)
             shown = [message for message in english if message in text]
