@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from api.errors import STORE_STATUS
 from models.errors import StoreError
 from web.i18n import N_
-from web.pages import Page, load_page, render, sign_in_url
+from web.pages import CsrfRefused, Page, load_page, render, sign_in_url
 
 API_PATHS = ("/api/", "/docs", "/redoc", "/openapi.json")
 
@@ -29,6 +29,9 @@ ERROR_TITLES = {
     429: N_("Too many requests; wait a moment and try again."),
 }
 GENERIC_ERROR = N_("Something went wrong.")
+CSRF_REFUSED = N_(
+    "This form has expired or did not come from this site. Go back, reload the page and try again."
+)
 
 Handler = Callable[[Request, Any], Awaitable[Response]]
 
@@ -51,14 +54,10 @@ def _page(request: Request) -> Page:
         return page
 
 
-def error_page(request: Request, status: int) -> Response:
-    return render(
-        _page(request),
-        "error.html",
-        status_code=status,
-        status=status,
-        title=ERROR_TITLES.get(status, GENERIC_ERROR),
-    )
+def error_page(request: Request, status: int, *, title: str | None = None) -> Response:
+    """The error page of a status, or with a title (a message id) of its own."""
+    title = title or ERROR_TITLES.get(status, GENERIC_ERROR)
+    return render(_page(request), "error.html", status_code=status, status=status, title=title)
 
 
 def install(app: FastAPI) -> None:
@@ -72,6 +71,8 @@ def install(app: FastAPI) -> None:
                 return await previous(request, exc)
             if getattr(exc, "next_path", None) is not None:
                 return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
+            if isinstance(exc, CsrfRefused):
+                return error_page(request, 403, title=CSRF_REFUSED)
             return error_page(request, status_of(exc))
 
         app.add_exception_handler(exc_class, handler)

@@ -143,6 +143,13 @@ def require_role(*roles: Role) -> Any:
 SignedInDep = Annotated[Page, require_role()]
 
 
+class CsrfRefused(HTTPException):
+    """An unsafe request without the session's CSRF token; web/errors.py says so on the 403 page."""
+
+    def __init__(self) -> None:
+        super().__init__(403, "The form has expired or did not come from this site; reload the page.")
+
+
 async def csrf_protected(request: Request, page: PageDep) -> AsyncIterator[None]:
     """Refuse (403) an unsafe request whose token, from the form or the header, is not the session's.
 
@@ -158,7 +165,7 @@ async def csrf_protected(request: Request, page: PageDep) -> AsyncIterator[None]
     try:
         if not sent or not secrets.compare_digest(sent.encode(), page.csrf_token.encode()):
             # An anonymous visitor without the cookie got a fresh random token, which nothing sent can match.
-            raise HTTPException(403, "The form has expired or did not come from this site; reload the page.")
+            raise CsrfRefused()
         yield
     finally:
         await form.close()

@@ -61,6 +61,7 @@ def test_a_form_post_without_its_csrf_token_is_refused(client: TestClient, peopl
     csrf_of(client, "/sign-in")
     response = client.post("/sign-in", data={"email": people.emails["ent-a"], "password": PASSWORD})
     assert response.status_code == 403
+    assert "Biểu mẫu này đã hết hạn" in response.text
     assert client.cookies.get("tm_session") is None
     # A wrong token is no better than none.
     response = client.post(
