@@ -392,6 +392,44 @@ def main(data_dir: Path) -> int:
             f"needs without matches: {', '.join(unjudged)}"
         )
 
+    # ---------------- duplicate and translation links
+    lpath = data_dir / "links.tsv"
+    if not lpath.exists():
+        rep.err("links.tsv", "file missing")
+    else:
+        lines = lpath.read_text(encoding="utf-8").splitlines()
+        if not lines or lines[0] != "kind\tref_a\tref_b\tlink_type":
+            rep.err("links.tsv:1", "header must be 'kind<TAB>ref_a<TAB>ref_b<TAB>link_type'")
+        listings = {"offers": offers, "needs": needs}
+        linked: set[tuple[str, str, str]] = set()
+        types: Counter = Counter()
+        for i, line in enumerate(lines[1:], 2):
+            where = f"links.tsv:{i}"
+            parts = line.split("\t")
+            if len(parts) != 4:
+                rep.err(where, f"expected 4 tab-separated columns, got {len(parts)}")
+                continue
+            kind, first, second, link_type = parts
+            known = listings.get(kind)
+            if known is None:
+                rep.err(where, f"kind must be offers or needs, got {kind!r}")
+                continue
+            if first not in known or second not in known:
+                rep.err(where, f"unknown {kind} ref in {first} {second}")
+                continue
+            if not first < second:
+                rep.err(where, f"refs must be in order: {first} {second}")
+            if (kind, first, second) in linked:
+                rep.err(where, f"duplicate pair {first} {second}")
+            linked.add((kind, first, second))
+            same = known[first].get("language") == known[second].get("language")
+            if link_type != ("duplicate" if same else "translation"):
+                rep.err(where, f"{first} {second}: {link_type!r} but the languages say otherwise")
+            if any(known[ref].get("status") != "published" for ref in (first, second)):
+                rep.err(where, f"{first} {second}: linked listings must be published")
+            types[link_type] += 1
+        rep.note(f"links: {types['duplicate']} near-duplicate and {types['translation']} translation pairs")
+
     # ---------------- README
     readme = data_dir / "README.md"
     if not readme.exists():
