@@ -13,6 +13,7 @@ from indexes.catalog import ListingIndex
 from indexes.documents import IndexDocument, listing_text
 from indexes.encoder import Encoder
 from indexes.sync import DocumentLoader, IndexSync
+from models.id_sets import id_in
 from models.listings import LISTING_MODELS
 
 
@@ -25,7 +26,7 @@ def document_loader(session_factory: sessionmaker[Session]) -> DocumentLoader:
             model.status == ListingStatus.PUBLISHED
         )
         if ids is not None:
-            query = query.where(model.id.in_(list(ids)))
+            query = query.where(id_in(model.id, ids))
         with session_factory() as session:
             return {
                 doc_id: IndexDocument(

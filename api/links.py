@@ -21,6 +21,7 @@ from indexes.catalog import ListingIndex
 from indexes.documents import listing_text
 from matcher.links import LinkRule, find_links
 from models.base import transaction
+from models.id_sets import id_in
 from models.links import (
     CLUSTERING_STATUSES,
     FoundLink,
@@ -41,7 +42,7 @@ def indexed_texts(session: Session, kind: str, ids: Sequence[int]) -> dict[int, 
     """The indexed text (title, keywords, description) of published listings, by id."""
     model = LISTING_MODELS[kind]
     query = select(model.id, model.title, model.keywords, model.description).where(
-        model.id.in_(list(ids)), model.status == ListingStatus.PUBLISHED
+        id_in(model.id, ids), model.status == ListingStatus.PUBLISHED
     )
     return {
         doc_id: listing_text(title=title, keywords=keywords or [], description=description)
@@ -49,15 +50,22 @@ def indexed_texts(session: Session, kind: str, ids: Sequence[int]) -> dict[int, 
     }
 
 
-def cluster_map(*, session: Session, kind: str, ids: Collection[int] | None = None) -> dict[int, int]:
+def cluster_map(
+    *, session: Session, kind: str, ids: Collection[int] | None = None, published_only: bool = False
+) -> dict[int, int]:
     """Listing id -> its cluster's smallest id, over proposed and confirmed links (dismissed ones split).
 
     With `ids`, only links between two of them count: a cluster seen through a result list never joins
-    two visible listings through a hidden one.
+    two visible listings through a hidden one. `published_only` does the same for a search over every
+    published listing (no id list: searchable_ids gave None), in SQL.
     """
     query = select(ListingLink).where(
         ListingLink.kind == kind, ListingLink.status.in_(list(CLUSTERING_STATUSES))
     )
+    if published_only:
+        model = LISTING_MODELS[kind]
+        published = select(model.id).where(model.status == ListingStatus.PUBLISHED)
+        query = query.where(ListingLink.listing_a_id.in_(published), ListingLink.listing_b_id.in_(published))
     links = list(session.scalars(query))
     if ids is not None:
         allowed = set(ids)
@@ -183,7 +191,7 @@ def pairs_covered_by_cluster(
         (need_id, offer_id)
         for need_id, offer_id in session.execute(
             select(Match.need_id, Match.offer_id).where(
-                Match.need_id.in_(sorted(needs)), Match.offer_id.in_(sorted(offers))
+                id_in(Match.need_id, needs), id_in(Match.offer_id, offers)
             )
         )
     }

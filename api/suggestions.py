@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +27,15 @@ from core.workers import ChangeQueue
 from matcher.features import FEATURE_NAMES
 from matcher.service import Matcher, ScoredListing
 from models.base import transaction, utcnow
-from models.listings import ListingFilters, Need, Offer, get_listings, visible_ids
+from models.listings import (
+    ListingFilters,
+    Need,
+    Offer,
+    changed_listings,
+    get_listings,
+    searchable_ids,
+    visible_ids,
+)
 from models.matches import Scoring, record_suggestion, withdraw_suggestions
 
 log = logging.getLogger(__name__)
@@ -53,7 +62,7 @@ def rank_pairs(
     matcher: Matcher,
     session: Session,
     row: Need | Offer,
-    allowed_ids: set[int],
+    allowed_ids: set[int] | None,
     k: int,
     clusters: Mapping[int, int] | None = None,
 ) -> list[tuple[int, Scoring]]:
@@ -146,6 +155,14 @@ class SuggestionWorker:
             ]
         return self.process(changes)
 
+    def recompute_changed(self, *, since: datetime) -> Counter[str]:
+        """Match only the listings written since `since` against the catalogue (`techmatch suggest
+        --changed`): the cost grows with the changed listings times k, not with the catalogue squared.
+        Archived or deleted-since listings withdraw their suggestions as in `process`."""
+        with self.session_factory() as session:
+            changes = changed_listings(session=session, since=since)
+        return self.process(changes)
+
     def _suggest_with_retry(self, kind: str, listing_id: int) -> Counter[str]:
         try:
             return self._suggest(kind, listing_id)
@@ -161,7 +178,8 @@ class SuggestionWorker:
             if row is None or row.status != ListingStatus.PUBLISHED:
                 withdrawn = withdraw_suggestions(session=session, kind=kind, listing_id=listing_id)
                 return Counter({"withdrawn": withdrawn}) if withdrawn else outcomes
-            allowed = visible_ids(session=session, model=other, filters=_PUBLISHED, viewer=ENGINE_VIEWER)
+            # The engine sees every published listing: no id list (searchable_ids gives None for staff).
+            allowed = searchable_ids(session=session, model=other, filters=_PUBLISHED, viewer=ENGINE_VIEWER)
             other_kind = "offers" if kind == "needs" else "needs"
             # One technology listed twice (or in two languages) is suggested once per counterpart.
             other_clusters = cluster_map(session=session, kind=other_kind)

@@ -218,7 +218,8 @@ class Matcher:
                 also=also.get(candidate.id, ()),
             )
             for candidate in page
-            if candidate.id in records
+            # The indexes lag the store for a moment: a listing archived since is never shown.
+            if candidate.id in records and records[candidate.id].status == ListingStatus.PUBLISHED
         ]
         return results, len(fused)
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.access import Viewer, can_write
 from models.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
+from models.id_sets import id_in
 from models.listings import Need, Offer
 from models.matchmaking import (
     EventExclusion,
@@ -61,7 +62,7 @@ def check_listings(*, session: Session, organization_id: int, values: dict[str, 
         ids = set(values.get(field) or ())
         if not ids:
             continue
-        owners = dict(session.execute(select(model.id, model.organization_id).where(model.id.in_(ids))).all())
+        owners = dict(session.execute(select(model.id, model.organization_id).where(id_in(model.id, ids))).all())
         wrong = sorted(i for i in ids if owners.get(i) != organization_id)
         if wrong:
             raise InvalidError(
@@ -174,7 +175,7 @@ def excluded_pairs(
         ids = [i for p in participants for i in (p.offer_ids if model is Offer else p.need_ids)]
         if ids:
             for owner, excluded in session.execute(
-                select(model.organization_id, model.excluded_organization_ids).where(model.id.in_(ids))
+                select(model.organization_id, model.excluded_organization_ids).where(id_in(model.id, ids))
             ):
                 pairs.update(frozenset((owner, other)) for other in excluded or () if other in attending)
     return pairs

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core.access import Viewer, can_write
 from models.base import utcnow
 from models.errors import ForbiddenError
+from models.id_sets import id_in
 from models.listings import Need, Offer
 from models.matches import (
     Match,
@@ -127,6 +128,6 @@ def pair_statuses(
     if not need_ids or not offer_ids:
         return {}
     rows = session.scalars(
-        select(Match).where(Match.need_id.in_(need_ids), Match.offer_id.in_(offer_ids))
+        select(Match).where(id_in(Match.need_id, need_ids), id_in(Match.offer_id, offer_ids))
     ).unique()
     return {(row.need_id, row.offer_id): row for row in rows}

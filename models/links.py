@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.access import Viewer
 from models.base import Base, utcnow
 from models.errors import ConflictError, InvalidError, NotFoundError
+from models.id_sets import id_in
 from models.organizations import enum_column
 
 LISTING_KINDS = ("offers", "needs")
@@ -111,7 +112,7 @@ def links_among(
     query = select(ListingLink).where(
         ListingLink.kind == kind,
         ListingLink.status.in_(list(statuses)),
-        or_(ListingLink.listing_a_id.in_(wanted), ListingLink.listing_b_id.in_(wanted)),
+        or_(id_in(ListingLink.listing_a_id, wanted), id_in(ListingLink.listing_b_id, wanted)),
     )
     return list(session.scalars(query))
 

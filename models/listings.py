@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -23,6 +23,8 @@ from core.taxonomy import (
 )
 from models.base import Base, utcnow
 from models.errors import ConflictError, InvalidError, NotFoundError
+from models.id_sets import id_in
+from models.json_lists import json_list_has_any
 from models.organizations import Organization, enum_column
 
 
@@ -144,6 +146,8 @@ def _filtered(model: type[Any], filters: ListingFilters, viewer: Viewer) -> Sele
         query = query.where(trl <= filters.trl_max)
     if filters.ip_statuses and model is Offer:
         query = query.where(Offer.ip_status.in_(filters.ip_statuses))
+    if filters.transfer_types:
+        query = query.where(json_list_has_any(model.transfer_types, filters.transfer_types))
     if filters.regions:
         query = query.where(model.region.in_(filters.regions))
     if filters.languages:
@@ -153,12 +157,8 @@ def _filtered(model: type[Any], filters: ListingFilters, viewer: Viewer) -> Sele
     if filters.organization_id is not None:
         query = query.where(model.organization_id == filters.organization_id)
     if filters.exclude_ids:
-        query = query.where(model.id.not_in(filters.exclude_ids))
+        query = query.where(~id_in(model.id, filters.exclude_ids))
     return query
-
-
-def _has_transfer_type(row: Offer | Need, wanted: Sequence[TransferType]) -> bool:
-    return not wanted or any(t in row.transfer_types for t in wanted)
 
 
 def list_listings(
@@ -173,10 +173,6 @@ def list_listings(
 ) -> tuple[list[ListingT], int]:
     """One page of listings the viewer may see, and the total count matching the filters."""
     query = _filtered(model, filters, viewer)
-    if filters.transfer_types:
-        # A JSON list membership test is not portable SQL; the id set is small enough to filter here.
-        ids = [row.id for row in session.scalars(query) if _has_transfer_type(row, filters.transfer_types)]
-        query = select(model).where(model.id.in_(ids))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     descending = sort.startswith("-")
     name = sort.lstrip("-")
@@ -190,10 +186,52 @@ def visible_ids(
     *, session: Session, model: type[Offer] | type[Need], filters: ListingFilters, viewer: Viewer
 ) -> set[int]:
     """Ids of listings matching the filters that the viewer may see: the search's allowed set."""
-    query = _filtered(model, filters, viewer)
-    if filters.transfer_types:
-        return {row.id for row in session.scalars(query) if _has_transfer_type(row, filters.transfer_types)}
-    return set(session.scalars(query.with_only_columns(model.id)))
+    query = _filtered(model, filters, viewer).with_only_columns(model.id)
+    return set(session.scalars(query))
+
+
+def _only_published(filters: ListingFilters) -> bool:
+    """What the search indexes hold: every published listing (api/indexing.py), no other constraint."""
+    others = replace(filters, statuses=())
+    return tuple(filters.statuses) == (ListingStatus.PUBLISHED,) and all(
+        getattr(others, name) in (None, (), []) for name in (f.name for f in fields(others))
+    )
+
+
+def searchable_ids(
+    *, session: Session, model: type[Offer] | type[Need], filters: ListingFilters, viewer: Viewer
+) -> set[int] | None:
+    """The search's allowed set, or None when it would exclude no indexed listing: then the indexes
+    need no id list, and the request costs what its answer costs rather than the catalogue.
+
+    That holds for published listings without further filters when the viewer may see every published
+    one: always for offers (published offers are public), for needs unless some published need that is
+    not the viewer's own is confidential. Listings the indexes still hold for a moment after they were
+    archived are dropped by the matcher, which checks each result's status.
+    """
+    if _only_published(filters) and (
+        model is Offer or viewer.is_staff or not _hidden_published_needs(session, viewer)
+    ):
+        return None
+    return visible_ids(session=session, model=model, filters=filters, viewer=viewer)
+
+
+def _hidden_published_needs(session: Session, viewer: Viewer) -> bool:
+    hidden = select(Need.id).where(
+        Need.status == ListingStatus.PUBLISHED, Need.confidentiality != Confidentiality.PUBLIC
+    )
+    if viewer.organization_id is not None:
+        hidden = hidden.where(Need.organization_id != viewer.organization_id)
+    return session.scalar(hidden.limit(1)) is not None
+
+
+def changed_listings(*, session: Session, since: datetime) -> list[tuple[str, int]]:
+    """(kind, id) of every listing written at or after `since`, whatever its status now."""
+    return [
+        (kind, listing_id)
+        for kind, model in LISTING_MODELS.items()
+        for listing_id in session.scalars(select(model.id).where(model.updated_at >= since).order_by(model.id))
+    ]
 
 
 def get_listing(*, session: Session, model: type[ListingT], listing_id: int, viewer: Viewer) -> ListingT:
@@ -210,7 +248,7 @@ def get_listings(*, session: Session, model: type[ListingT], ids: Sequence[int])
     """Listings by id in one query, for ranking and index sync."""
     if not ids:
         return {}
-    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids))).unique()}
+    return {row.id: row for row in session.scalars(select(model).where(id_in(model.id, ids))).unique()}
 
 
 def check_organizations(*, session: Session, values: dict[str, Any]) -> None:
@@ -220,7 +258,7 @@ def check_organizations(*, session: Session, values: dict[str, Any]) -> None:
         wanted.add(values["organization_id"])
     if not wanted:
         return
-    found = set(session.scalars(select(Organization.id).where(Organization.id.in_(wanted))))
+    found = set(session.scalars(select(Organization.id).where(id_in(Organization.id, wanted))))
     missing = sorted(wanted - found)
     if missing:
         raise InvalidError(f"No organization with id {', '.join(map(str, missing))}.")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import statistics
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -558,112 +556,21 @@ def decision_label(status: MatchStatus, reason: str | None) -> tuple[int, float]
 def broker_decisions(*, session: Session) -> list[Decision]:
     """Every decided match that was scored, labelled and weighted by decision_label."""
     decided = [status for status in MatchStatus if status != MatchStatus.SUGGESTED]
-    matches = (
-        session.scalars(
-            select(Match).where(Match.status.in_(decided), Match.features.is_not(None)).order_by(Match.id)
-        )
-        .unique()
-        .all()
-    )
+    wanted = Match.status.in_(decided) & Match.features.is_not(None)
+    # The matches' events through a join, not a list of their ids: no parameter per decision.
     last_reason: dict[int, str | None] = {}
-    for event in session.scalars(
-        select(MatchEvent).where(MatchEvent.match_id.in_([m.id for m in matches])).order_by(MatchEvent.id)
+    for match_id, reason in session.execute(
+        select(MatchEvent.match_id, MatchEvent.reason)
+        .join(Match, Match.id == MatchEvent.match_id)
+        .where(wanted)
+        .order_by(MatchEvent.id)
     ):
-        last_reason[event.match_id] = event.reason
+        last_reason[match_id] = reason
     decisions = []
-    for match in matches:
-        labelled = decision_label(match.status, last_reason.get(match.id))
-        if labelled is not None and match.features:
-            decisions.append(
-                Decision(
-                    match.id, match.need_id, list(match.features), list(match.feature_names or ()), *labelled
-                )
-            )
+    # Columns, not ORM rows with their joined listings: train-ranker reads every decision.
+    columns = select(Match.id, Match.need_id, Match.status, Match.features, Match.feature_names)
+    for match_id, need_id, status, features, names in session.execute(columns.where(wanted).order_by(Match.id)):
+        labelled = decision_label(status, last_reason.get(match_id))
+        if labelled is not None and features:
+            decisions.append(Decision(match_id, need_id, list(features), list(names or ()), *labelled))
     return decisions
-
-
-# --- broker analytics ------------------------------------------------------------------------
-
-
-def score_band(score: float | None) -> str:
-    """Tenths of the score: "0.5-0.6", …, "0.9-1.0"; "unscored" for hand-made matches without a score."""
-    if score is None:
-        return "unscored"
-    low = min(int(score * 10), 9) / 10
-    return f"{low:.1f}-{low + 0.1:.1f}"
-
-
-def _rates(counts: dict[str, list[int]]) -> dict[str, dict[str, float]]:
-    return {
-        key: {
-            "reviews": accepted + rejected,
-            "accepted": accepted,
-            "rate": round(accepted / (accepted + rejected), 4),
-        }
-        for key, (accepted, rejected) in sorted(counts.items())
-    }
-
-
-def _hours(seconds: list[float]) -> dict[str, float]:
-    return {
-        "count": len(seconds),
-        "mean_hours": round(statistics.fmean(seconds) / 3600, 3),
-        "median_hours": round(statistics.median(seconds) / 3600, 3),
-    }
-
-
-def broker_stats(*, session: Session) -> dict[str, Any]:
-    """Suggestions, reviews and acceptance rates by sector and score band, and time spent in each stage.
-
-    Suggestions are the engine's matches (whatever their status since), counted by the need's sector.
-
-    A review is a suggested → accepted/rejected step; a stage's duration runs from the event
-    that entered it to the one that left it, so stages a match is still in are not counted.
-    """
-    matches = {match.id: match for match in session.scalars(select(Match)).unique()}
-    events = session.scalars(select(MatchEvent).order_by(MatchEvent.match_id, MatchEvent.id)).all()
-    by_sector: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    by_band: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    stays: dict[str, list[float]] = defaultdict(list)
-    reached: dict[str, set[int]] = defaultdict(set)
-    reviews = accepted_total = 0
-    previous: MatchEvent | None = None
-    for event in events:
-        if event.from_status == MatchStatus.SUGGESTED and event.to_status in (
-            MatchStatus.ACCEPTED,
-            MatchStatus.REJECTED,
-        ):
-            match = matches[event.match_id]
-            accepted = int(event.to_status == MatchStatus.ACCEPTED)
-            reviews += 1
-            accepted_total += accepted
-            for counts, key in ((by_sector, match.need.sector.value), (by_band, score_band(match.score))):
-                counts[key][0] += accepted
-                counts[key][1] += 1 - accepted
-        reached[event.to_status.value].add(event.match_id)
-        if previous is not None and previous.match_id == event.match_id:
-            spent = (outbox.aware(event.created_at) - outbox.aware(previous.created_at)).total_seconds()
-            stays[previous.to_status.value].append(spent)
-        previous = event
-    by_status = dict.fromkeys((status.value for status in MatchStatus), 0)
-    suggested_by_sector: dict[str, int] = defaultdict(int)
-    suggested_by_band: dict[str, int] = defaultdict(int)
-    for match in matches.values():
-        by_status[match.status.value] += 1
-        if match.source == MatchSource.ENGINE:
-            suggested_by_sector[match.need.sector.value] += 1
-            suggested_by_band[score_band(match.score)] += 1
-    return {
-        "matches": len(matches),
-        "by_status": by_status,
-        # The funnel: matches that ever entered each stage, whatever happened after.
-        "reached": {status.value: len(reached[status.value]) for status in MatchStatus},
-        "suggestions": sum(suggested_by_sector.values()),
-        "suggestions_by_sector": dict(sorted(suggested_by_sector.items())),
-        "suggestions_by_score_band": dict(sorted(suggested_by_band.items())),
-        "reviews": reviews,
-        "acceptance_rate": round(accepted_total / reviews, 4) if reviews else None,
-        "acceptance_by_sector": _rates(by_sector),
-        "acceptance_by_score_band": _rates(by_band),
-        "stage_durations": {stage: _hours(seconds) for stage, seconds in sorted(stays.items())},
-    }

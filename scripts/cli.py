@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -188,23 +189,50 @@ def reindex(
     engine.dispose()
 
 
+# When `techmatch suggest` last started, for --changed (in data_dir: it belongs to that store's run).
+SUGGEST_MARK = "suggest-last-run.txt"
+
+
 @app.command()
-def suggest() -> None:
-    """Recompute the suggested matches of every published need and offer (decided pairs stay decided)."""
+def suggest(
+    changed: Annotated[
+        bool, typer.Option("--changed", help="only listings written since the last run (every one on the first)")
+    ] = False,
+    since: Annotated[
+        Optional[datetime],  # noqa: UP045
+        typer.Option(help="only listings written at or after this time (UTC unless it says otherwise)"),
+    ] = None,
+) -> None:
+    """Recompute the suggested matches of published needs and offers (decided pairs stay decided).
+
+    By default every listing against the catalogue; with --changed or --since only the listings written
+    since then, each against the catalogue, so a nightly run costs the day's changes, not the catalogue.
+    """
     from api.app import build_runtime
     from api.suggestions import SuggestionWorker
 
-    runtime = build_runtime(get_settings().model_copy(update={"background_workers": False}))
+    settings = get_settings()
+    mark = settings.data_dir / SUGGEST_MARK
+    if changed and since is None and mark.exists():
+        since = datetime.fromisoformat(mark.read_text().strip())
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    started = datetime.now(UTC)
+    runtime = build_runtime(settings.model_copy(update={"background_workers": False}))
     try:
         worker = SuggestionWorker(
             settings=runtime.settings, session_factory=runtime.session_factory, matcher=runtime.matcher
         )
-        outcomes = worker.recompute_all()
+        outcomes = worker.recompute_all() if since is None else worker.recompute_changed(since=since)
     finally:
         runtime.index_sync.close()
         runtime.engine.dispose()
+    # The start, not the end: a listing written during the run is matched again next time.
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    mark.write_text(started.isoformat())
+    scope = "every listing" if since is None else f"listings written since {since.isoformat()}"
     summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
-    typer.echo(summary or "no suggestions")
+    typer.echo(f"{scope}: {summary or 'no suggestions'}")
 
 
 @app.command()

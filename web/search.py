@@ -24,6 +24,7 @@ from core.taxonomy import (
     Sector,
     TransferType,
 )
+from models.id_sets import id_in
 from models.listings import LISTING_MODELS, ListingFilters, Offer
 
 PAGE_SIZE = 20
@@ -143,7 +144,7 @@ def within_price(
     low_column, high_column = (
         (Offer.price_min, Offer.price_max) if model is Offer else (model.budget_min, model.budget_max)  # type: ignore[union-attr]
     )
-    rows = session.execute(select(model.id, low_column, high_column, model.currency).where(model.id.in_(ids)))
+    rows = session.execute(select(model.id, low_column, high_column, model.currency).where(id_in(model.id, ids)))
     kept = set()
     for listing_id, low, high, currency in rows:
         low, high = in_vnd(low, currency), in_vnd(high, currency)

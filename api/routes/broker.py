@@ -28,6 +28,7 @@ from api.suggestions import score_pair
 from core.taxonomy import Sector
 from models import matches as match_service
 from models.listing_stats import listings_by_week
+from models.match_stats import broker_stats
 from models.matches import MatchFilters, MatchStatus
 from models.outbox import NotificationStatus, list_notifications
 
@@ -169,4 +170,4 @@ def notifications(
 
 @router.get("/stats", response_model=BrokerStats, summary="Suggestions, reviews, acceptance and stage times")
 def stats(session: SessionDep, _staff: StaffDep) -> dict[str, Any]:
-    return {**match_service.broker_stats(session=session), "listings_by_week": listings_by_week(session=session)}
+    return {**broker_stats(session=session), "listings_by_week": listings_by_week(session=session)}

@@ -21,7 +21,7 @@ from core.access import Viewer
 from core.taxonomy import ListingStatus
 from indexes.text import analyze
 from matcher.service import ScoredListing
-from models.listings import LISTING_MODELS, ListingFilters, Need, get_listing, get_listings, visible_ids
+from models.listings import LISTING_MODELS, ListingFilters, Need, get_listing, get_listings, searchable_ids
 
 _PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
 
@@ -93,7 +93,7 @@ def add_search_route(router: APIRouter, side: Side) -> None:
             # Only spaces, punctuation or emoji: nothing to look for, so nothing is found.
             return {"items": [], "total": 0, "offset": offset, "limit": limit}
         filters = replace(query.filters, statuses=(ListingStatus.PUBLISHED,))
-        allowed = visible_ids(
+        allowed = searchable_ids(
             session=session, model=LISTING_MODELS[side.kind], filters=filters, viewer=viewer
         )
         results, total = matcher.search(
@@ -103,7 +103,7 @@ def add_search_route(router: APIRouter, side: Side) -> None:
             source=StoreRecords(session),
             limit=limit,
             offset=offset,
-            clusters=cluster_map(session=session, kind=side.kind, ids=allowed),
+            clusters=cluster_map(session=session, kind=side.kind, ids=allowed, published_only=allowed is None),
         )
         return _page(results, side, session, viewer, total=total, offset=offset, limit=limit)
 
@@ -122,7 +122,7 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
         row = get_listing(
             session=session, model=LISTING_MODELS[own.kind], listing_id=listing_id, viewer=viewer
         )
-        allowed = visible_ids(
+        allowed = searchable_ids(
             session=session, model=LISTING_MODELS[other.kind], filters=_PUBLISHED, viewer=viewer
         )
         results = matcher.match(
@@ -131,7 +131,7 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
             source=StoreRecords(session),
             viewer=viewer,
             k=k,
-            clusters=cluster_map(session=session, kind=other.kind, ids=allowed),
+            clusters=cluster_map(session=session, kind=other.kind, ids=allowed, published_only=allowed is None),
         )
         return _page(results, other, session, viewer, total=len(results), offset=0, limit=k)
 

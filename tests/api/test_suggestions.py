@@ -226,3 +226,24 @@ def test_suggest_command_recomputes_everything(client: TestClient, world: World,
     assert result.exit_code == 0, result.output
     assert "1 created" in result.output
     assert len(matches(client)) == 1
+
+
+def test_suggest_changed_matches_only_listings_written_since_the_last_run(
+    client: TestClient, world: World, cli_env: CliRunner, settings: Settings
+) -> None:
+    publish(client, world)
+    first = cli_env.invoke(cli, ["suggest", "--changed"])  # no earlier run: every listing
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("every listing: 1 created"), first.output
+    assert (settings.data_dir / "suggest-last-run.txt").exists()
+    again = cli_env.invoke(cli, ["suggest", "--changed"])
+    assert again.exit_code == 0, again.output
+    assert "written since" in again.output and again.output.strip().endswith("no suggestions"), again.output
+    send(client, world, "ent-b", "/api/v1/needs", need_body(title="Drip irrigation for mango orchards"))
+    third = cli_env.invoke(cli, ["suggest", "--changed"])
+    assert third.exit_code == 0, third.output
+    # The new need only (the first pair is not looked at again): one outcome, one more match.
+    assert third.output.strip().endswith(": 1 created"), third.output
+    assert len(matches(client)) == 2
+    everything = cli_env.invoke(cli, ["suggest"])
+    assert everything.output.startswith("every listing: "), everything.output

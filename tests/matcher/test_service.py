@@ -186,3 +186,12 @@ def test_scores_compare_within_a_query() -> None:
     assert results[0].id == 1
     assert results[0].score > 0.5
     assert all(a.score >= b.score for a, b in pairwise(results))
+
+
+def test_search_without_an_id_list_never_shows_a_listing_archived_since_it_was_indexed() -> None:
+    """With no allowed set (nothing to exclude), the indexes may still hold a listing archived a moment ago."""
+    live = offer(id=1, organization_id=10)
+    archived = offer(id=2, organization_id=11, status=ListingStatus.ARCHIVED)
+    matcher, records = build([live, archived], [THE_NEED])
+    results, _total = matcher.search(kind="offers", query="drip irrigation", allowed_ids=None, source=records)
+    assert [r.id for r in results] == [1]

@@ -13,13 +13,13 @@ from core.taxonomy import Confidentiality, OrgKind, Region, Role
 from models.base import transaction, utcnow
 from models.errors import ConflictError, InvalidError
 from models.listings import Need, Offer, create_listing, update_listing
+from models.match_stats import broker_stats
 from models.matches import (
     Match,
     MatchReason,
     MatchStatus,
     Scoring,
     broker_decisions,
-    broker_stats,
     create_match,
     match_history,
     new_pair,

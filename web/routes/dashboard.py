@@ -10,7 +10,8 @@ from fastapi.responses import Response
 
 from core.taxonomy import Role
 from models.listing_stats import listings_by_week
-from models.matches import MatchStatus, broker_stats
+from models.match_stats import broker_stats
+from models.matches import MatchStatus
 from web import i18n
 from web.charts import Bar, Column, bar_chart, column_chart
 from web.i18n import N_, gettext

@@ -13,6 +13,7 @@ from api.params import IdPath
 from api.rate_limits import rate_limited
 from api.records import StoreRecords
 from indexes.text import analyze
+from models.id_sets import id_in
 from models.listings import (
     LISTING_MODELS,
     ListingFilters,
@@ -61,7 +62,7 @@ def _browse(
     db: Any, model: type[Offer] | type[Need], allowed: set[int], offset: int
 ) -> tuple[list[Any], int]:
     """Listings among `allowed`, newest first (no text query)."""
-    query = select(model.id).where(model.id.in_(allowed)).order_by(model.created_at.desc(), model.id.desc())
+    query = select(model.id).where(id_in(model.id, allowed)).order_by(model.created_at.desc(), model.id.desc())
     ids = list(db.scalars(query))
     chosen = ids[offset : offset + PAGE_SIZE]
     rows = get_listings(session=db, model=model, ids=chosen)
