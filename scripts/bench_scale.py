@@ -1,0 +1,242 @@
+"""Scale benchmark: the demo data plus N synthetic listings, then concurrent clients against a real server.
+
+    python -m scripts.bench_scale --listings 10000 [--clients 8] [--seconds 30] [--url postgresql+psycopg://…]
+
+Loads the demo (its keys), adds N listings (half offers, half needs; Vietnamese and English text, every
+field) straight into the store, starts `techmatch serve` (which indexes them: the hash encoder
+`fake:384` unless --model, so the engine is measured, not the model), then runs the clients with a mix of
+search, need→offers, offer→needs, lists with filters and writes (about 10 %). A writer posts offers
+with a fresh word and times how long until a search finds them (write-to-visible). Prints throughput,
+p50/p99 per kind, errors, the server's RSS, the build and index times. Part of issue 11.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert, select
+
+from core.settings import Settings
+from core.taxonomy import IPStatus, Language, ListingStatus, OrgKind, Region, Sector, TransferType
+from models.base import make_engine
+from models.listings import Need, Offer
+from models.organizations import Organization
+from scripts.bench_api import QUERIES, percentile
+from scripts.bench_load import ENTERPRISE, INSTITUTE, Results, free_port, need_body, timed, wait_until_ready
+
+MIX = {"search": 0.35, "need→offers": 0.2, "offer→needs": 0.15, "list filtered": 0.2, "write": 0.1}
+WORDS_VI = ["xử lý nước thải", "cảm biến độ ẩm", "phân bón hữu cơ", "pin mặt trời", "truy xuất nguồn gốc"]
+WORDS_EN = [
+    "wastewater treatment",
+    "soil moisture sensor",
+    "organic fertiliser",
+    "solar panel",
+    "traceability",
+]
+
+
+def synthetic(i: int, owner: int, kind: str) -> dict[str, object]:
+    rng = random.Random(i)
+    vietnamese = i % 2 == 0
+    words = WORDS_VI if vietnamese else WORDS_EN
+    topic = rng.choice(words)
+    row: dict[str, object] = {
+        "organization_id": owner,
+        "external_ref": f"bench-{kind}-{i}",
+        "title": f"{topic} {i}" if not vietnamese else f"Công nghệ {topic} {i}",
+        "description": " ".join(rng.choice(words) for _ in range(25)),
+        "sector": rng.choice(list(Sector)).value,
+        "keywords": rng.sample(words, 2),
+        "transfer_types": [rng.choice(list(TransferType)).value],
+        "region": rng.choice(list(Region)).value,
+        "language": (Language.VI if vietnamese else Language.EN).value,
+        "status": ListingStatus.PUBLISHED,
+        "excluded_organization_ids": [],
+    }
+    if kind == "offers":
+        row.update(trl=rng.randint(1, 9), ip_status=rng.choice(list(IPStatus)).value, price_min=10**8)
+    else:
+        row.update(min_trl=rng.randint(1, 9), budget_max=10**9)
+    return row
+
+
+def add_listings(url: str, count: int) -> float:
+    started = time.perf_counter()
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        owners = dict(connection.execute(select(Organization.kind, Organization.id)).all())
+        institute, enterprise = owners[OrgKind.RESEARCH_INSTITUTE], owners[OrgKind.ENTERPRISE]
+        for start in range(0, count // 2, 5000):
+            batch = range(start, min(start + 5000, count // 2))
+            connection.execute(insert(Offer), [synthetic(i, institute, "offers") for i in batch])
+            connection.execute(insert(Need), [synthetic(i, enterprise, "needs") for i in batch])
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+async def client(
+    base: str, seed: int, deadline: float, results: Results, offers: list[int], needs: list[int]
+) -> None:
+    rng = random.Random(seed)
+    names, weights = list(MIX), list(MIX.values())
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        while time.monotonic() < deadline:
+            name = rng.choices(names, weights)[0]
+            if name == "search":
+                path = f"/search/{rng.choice(['offers', 'needs'])}"
+                await timed(results, name, lambda: http.get(path, params={"q": rng.choice(QUERIES)}))  # noqa: B023
+            elif name == "need→offers":
+                await timed(results, name, lambda: http.get(f"/needs/{rng.choice(needs)}/matches"))
+            elif name == "offer→needs":
+                await timed(results, name, lambda: http.get(f"/offers/{rng.choice(offers)}/matches"))
+            elif name == "list filtered":
+                params = {"trl_min": rng.randint(1, 9), "transfer_type": rng.choice(list(TransferType)).value}
+                await timed(results, name, lambda: http.get("/offers", params=params))  # noqa: B023
+            else:
+                await timed(
+                    results, name, lambda: http.post("/needs", json=need_body(rng), headers=ENTERPRISE)
+                )
+
+
+async def writer(base: str, deadline: float, visible: list[float], results: Results) -> None:
+    """Post an offer with a word no other listing has, then search for it until it is found."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        n = 0
+        while time.monotonic() < deadline - 5:
+            n += 1
+            word = f"zqxbench{n}w{random.randrange(10**6)}"
+            body = {
+                "title": f"Thiết bị {word}",
+                "description": f"{word} offer for the write-to-visible probe.",
+                "sector": "environment_water",
+                "trl": 6,
+                "ip_status": "patent",
+                "region": "ho_chi_minh_city",
+                "language": "vi",
+                "status": "published",
+            }
+            posted = await timed(results, "write", lambda: http.post("/offers", json=body, headers=INSTITUTE))  # noqa: B023
+            if posted is None or posted.status_code != 201:
+                continue
+            started = time.perf_counter()
+            while time.perf_counter() - started < 10:
+                found = await http.get("/search/offers", params={"q": word})
+                if found.status_code == 200 and found.json()["total"]:
+                    visible.append(time.perf_counter() - started)
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                results.errors["write-to-visible > 10 s"] += 1
+            await asyncio.sleep(1)
+
+
+async def drive(base: str, args: argparse.Namespace, results: Results, visible: list[float]) -> float:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        offers = [item["id"] for item in (await http.get("/offers", params={"limit": 100})).json()["items"]]
+        needs = [item["id"] for item in (await http.get("/needs", params={"limit": 100})).json()["items"]]
+    started = time.monotonic()
+    deadline = started + args.seconds
+    tasks = [client(base, seed, deadline, results, offers, needs) for seed in range(args.clients)]
+    await asyncio.gather(*tasks, writer(base, deadline, visible, results))
+    return time.monotonic() - started
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--listings", type=int, default=0, help="synthetic listings on top of the demo")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--model", default="fake:384")
+    parser.add_argument(
+        "--url", default=None, help="an empty database (default: SQLite in a temporary folder)"
+    )
+    parser.add_argument(
+        "--workers",
+        action="store_true",
+        help="keep the suggestion and webhook workers on (their backlog competes)",
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {
+            **os.environ,
+            "TECHMATCH_DATA_DIR": scratch,
+            "TECHMATCH_EMBEDDING_MODEL": args.model,
+            "TECHMATCH_RATE_LIMITS_ENABLED": "false",
+            # Off by default: after a bulk load the suggestion worker's backlog would share the 2 cores.
+            "TECHMATCH_BACKGROUND_WORKERS": "true" if args.workers else "false",
+        }
+        env.pop("TECHMATCH_DATABASE_URL", None)
+        if args.url:
+            env["TECHMATCH_DATABASE_URL"] = args.url
+        url = args.url or Settings(data_dir=Path(scratch)).sqlalchemy_url
+        cli = [sys.executable, "-m", "scripts.cli"]
+        subprocess.run([*cli, "load-demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+        build = add_listings(url, args.listings)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}/api/v1"
+        started = time.perf_counter()
+        server = subprocess.Popen(
+            [*cli, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_ready(base, server)
+            ready = time.perf_counter() - started
+            results, visible = Results(), list[float]()
+            elapsed = asyncio.run(drive(base, args, results, visible))
+            rss = rss_mib(server.pid)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    total = sum(len(v) for v in results.latencies.values())
+    print(
+        f"{make_engine(url).dialect.name}, demo + {args.listings:,} synthetic listings, encoder {args.model} "
+        f"(a hash encoder: the engine is measured, not the model); background workers "
+        f"{'on' if args.workers else 'off'}"
+    )
+    print(
+        f"listings written in {build:.1f} s; serve ready (index build) in {ready:.1f} s; server RSS {rss:.0f} MiB"
+    )
+    errors = sum(results.errors.values())
+    print(
+        f"{args.clients} clients + 1 writer for {elapsed:.0f} s: {total:,} requests, {total / elapsed:.1f} req/s, {errors} errors"
+    )
+    print(f"{'kind':<14} {'count':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name in MIX:
+        values = results.latencies.get(name, [])
+        if values:
+            p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
+            print(f"{name:<14} {len(values):>7} {p50:>8.1f} {p99:>8.1f} {results.errors.get(name, 0):>7}")
+    if visible:
+        print(
+            f"write-to-visible: {len(visible)} offers, p50 {percentile(visible, 0.5) * 1000:.0f} ms, "
+            f"max {max(visible) * 1000:.0f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
