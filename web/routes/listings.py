@@ -30,8 +30,8 @@ from models.listings import (
     get_listing,
     get_listings,
     list_listings,
+    searchable_ids,
     update_listing,
-    visible_ids,
 )
 from web.forms import SIDES, ListingSide, form_of, posted_form, validate_listing
 from web.i18n import N_
@@ -156,7 +156,8 @@ def listing_matches(page: SignedInDep, kind: Kind, listing_id: IdPath, matcher: 
     row = own_listing(page, side, listing_id)
     other = "offers" if kind == "needs" else "needs"
     other_model = LISTING_MODELS[other]
-    allowed = visible_ids(
+    # None (no id list) when the member may see every published listing of the other side.
+    allowed = searchable_ids(
         session=page.db,
         model=other_model,
         filters=ListingFilters(statuses=(ListingStatus.PUBLISHED,)),
