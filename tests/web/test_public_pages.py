@@ -6,6 +6,8 @@ import re
 
 from fastapi.testclient import TestClient
 
+from models.base import transaction, utcnow
+from models.links import LinkStatus, LinkType, ListingLink
 from tests.api.conftest import World, need_body, offer_body
 
 
@@ -111,3 +113,41 @@ def test_organization_page_lists_its_published_listings(client: TestClient, worl
     assert page.status_code == 200
     assert "INST-A" in page.text and "Published offer" in page.text and "Draft offer" not in page.text
     assert client.get("/organizations/999999").status_code == 404
+
+
+def test_linked_listings_show_on_the_detail_page_and_collapse_in_search(
+    client: TestClient, world: World
+) -> None:
+    vietnamese = post(client, world, "inst-a", "/api/v1/offers", offer_body(
+        title="Xử lý nước thải dệt nhuộm bằng màng sinh học", description="Công nghệ xử lý nước thải dệt.",
+    ))  # fmt: skip
+    english = post(client, world, "inst-a", "/api/v1/offers", offer_body(
+        title="Biofilm treatment of textile dyeing wastewater", description="Treats dyeing wastewater.",
+        language="en",
+    ))  # fmt: skip
+    hidden = post(client, world, "inst-b", "/api/v1/offers", offer_body(
+        title="Bản nháp xử lý nước thải dệt", status="draft",
+    ))  # fmt: skip
+    settle(client)
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    with transaction(runtime.session_factory) as session:
+        now = utcnow()
+        for other, status in ((english["id"], LinkStatus.CONFIRMED), (hidden["id"], LinkStatus.CONFIRMED)):
+            low, high = sorted((vietnamese["id"], other))
+            session.add(ListingLink(
+                kind="offers", listing_a_id=low, listing_b_id=high, link_type=LinkType.TRANSLATION,
+                score=1.05, reason={}, status=status, created_at=now, updated_at=now,
+            ))  # fmt: skip
+
+    detail = client.get(f"/offers/{vietnamese['id']}")
+    assert detail.status_code == 200
+    assert "Cùng công nghệ này ở nơi khác trên sàn" in detail.text
+    assert f'href="/offers/{english["id"]}"' in detail.text and "bản dịch" in detail.text
+    assert "đã được môi giới xác nhận" in detail.text
+    assert "Bản nháp" not in detail.text  # a draft the visitor may not see stays hidden
+
+    page = client.get("/search", params={"q": "nuoc thai det nhuom"})
+    titles = result_titles(page.text)
+    # One hit for the technology, the other language under "also listed as".
+    assert len([t for t in titles if "nước thải dệt nhuộm" in t.lower() or "dyeing" in t.lower()]) == 1
+    assert "Cũng được đăng là:" in page.text

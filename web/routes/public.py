@@ -9,11 +9,14 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from api.deps import MatcherDep
+from api.links import cluster_map
 from api.params import IdPath
 from api.rate_limits import rate_limited
 from api.records import StoreRecords
+from core.access import can_see
 from indexes.text import analyze
 from models.id_sets import id_in
+from models.links import CLUSTERING_STATUSES, links_of
 from models.listings import (
     LISTING_MODELS,
     ListingFilters,
@@ -43,11 +46,16 @@ def _hits(page: Page, facets: Facets, matcher: Any) -> tuple[list[dict[str, Any]
     if facets.q and analyze(facets.q):
         results, total = matcher.search(
             kind=facets.kind, query=facets.q, allowed_ids=allowed, source=StoreRecords(db),
-            limit=PAGE_SIZE, offset=offset,
+            limit=PAGE_SIZE, offset=offset, clusters=cluster_map(session=db, kind=facets.kind, ids=allowed),
         )  # fmt: skip
-        rows = get_listings(session=db, model=model, ids=[r.id for r in results])
+        rows = get_listings(session=db, model=model, ids=[i for r in results for i in (r.id, *r.also)])
         hits = [
-            {"listing": rows[r.id], "score": r.score, "terms": list(r.explanation.matched_terms)}
+            {
+                "listing": rows[r.id],
+                "score": r.score,
+                "terms": list(r.explanation.matched_terms),
+                "also": [rows[i] for i in r.also if i in rows],
+            }
             for r in results
             if r.id in rows
         ]
@@ -55,14 +63,16 @@ def _hits(page: Page, facets: Facets, matcher: Any) -> tuple[list[dict[str, Any]
     if facets.q:
         return [], 0  # only punctuation or emoji: nothing to look for
     newest, total = _browse(db, model, allowed, offset)
-    return [{"listing": row, "score": None, "terms": []} for row in newest], total
+    return [{"listing": row, "score": None, "terms": [], "also": []} for row in newest], total
 
 
 def _browse(
     db: Any, model: type[Offer] | type[Need], allowed: set[int], offset: int
 ) -> tuple[list[Any], int]:
     """Listings among `allowed`, newest first (no text query)."""
-    query = select(model.id).where(id_in(model.id, allowed)).order_by(model.created_at.desc(), model.id.desc())
+    query = (
+        select(model.id).where(id_in(model.id, allowed)).order_by(model.created_at.desc(), model.id.desc())
+    )
     ids = list(db.scalars(query))
     chosen = ids[offset : offset + PAGE_SIZE]
     rows = get_listings(session=db, model=model, ids=chosen)
@@ -90,7 +100,32 @@ def _detail(page: Page, kind: str, listing_id: IdPath) -> Response:
         and page.user.role == side.member_role
         and page.user.organization_id == row.organization_id
     )
-    return render(page, "listing_detail.html", side=side, listing=row, may_edit=may_edit)
+    return render(
+        page,
+        "listing_detail.html",
+        side=side,
+        listing=row,
+        may_edit=may_edit,
+        links=_links(page, kind, row.id),
+    )
+
+
+def _links(page: Page, kind: str, listing_id: int) -> list[dict[str, Any]]:
+    """The same technology listed elsewhere (duplicates, translations) that the viewer may see."""
+    links = links_of(session=page.db, kind=kind, listing_id=listing_id, statuses=CLUSTERING_STATUSES)
+    other_of = {link.id: link.other(listing_id) for link in links}
+    rows = get_listings(session=page.db, model=SIDES[kind].model, ids=sorted(set(other_of.values())))
+    shown = []
+    for link in links:
+        other = rows.get(other_of[link.id])
+        if other is not None and can_see(
+            page.viewer,
+            organization_id=other.organization_id,
+            status=other.status,
+            confidentiality=other.confidentiality,
+        ):
+            shown.append({"link": link, "other": other})
+    return shown
 
 
 @router.get("/offers/{listing_id}")
