@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,18 +45,18 @@ def _postgres_problem() -> str | None:
     return _POSTGRES_PROBLEM  # type: ignore[return-value]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL to an empty database: a SQLite file, or a PostgreSQL schema of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+@contextmanager
+def empty_database(backend: str, *, sqlite_file: Path, schema_prefix: str = "t") -> Iterator[str]:
+    """A URL to an empty database: the SQLite file, or a PostgreSQL schema of its own, dropped after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
         return
     problem = _postgres_problem()
     if problem:
         if REQUIRE_POSTGRES:
             pytest.fail(f"PostgreSQL required but unreachable: {problem}")
         pytest.skip(f"PostgreSQL unreachable: {problem}")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = f"{schema_prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -65,6 +66,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database: a SQLite file, or a PostgreSQL schema of its own."""
+    with empty_database(request.param, sqlite_file=tmp_path / "test.db") as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import shutil
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,6 @@ from playwright.sync_api import (
     Response,
     sync_playwright,
 )
-from sqlalchemy import create_engine, text
 
 from api.app import create_app
 from core.settings import Settings
@@ -39,7 +37,7 @@ from core.taxonomy import Role
 from models.base import make_engine, make_session_factory, transaction
 from models.migrate import upgrade
 from scripts.demo import DEMO_USERS, load_demo
-from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, _postgres_problem
+from tests.conftest import empty_database
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; ./dev.sh test installs it when missing
 OUTPUT_DIR = Path(__file__).resolve().parents[3] / "test-output"
@@ -63,24 +61,9 @@ def _free_socket() -> socket.socket:
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def floor_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database URL for the session's server: a SQLite file or a PostgreSQL schema of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('floor-sqlite') / 'floor.db'}"
-        return
-    problem = _postgres_problem()
-    if problem:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL required but unreachable: {problem}")
-        pytest.skip(f"PostgreSQL unreachable: {problem}")
-    schema = f"e2e_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    sqlite_file = tmp_path_factory.mktemp("floor-sqlite") / "floor.db"
+    with empty_database(request.param, sqlite_file=sqlite_file, schema_prefix="e2e") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
