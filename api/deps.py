@@ -57,12 +57,17 @@ def get_viewer(
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
 
 
+def require_key(viewer: Viewer) -> None:
+    """401 for a caller without an API key (what a signed-in caller may do is checked after)."""
+    if viewer.is_anonymous:
+        raise HTTPException(401, "This action needs an API key.", headers={"WWW-Authenticate": "Bearer"})
+
+
 def require_roles(*roles: Role) -> Any:
     """A dependency admitting only authenticated callers with one of `roles`."""
 
     def _check(viewer: ViewerDep) -> Viewer:
-        if viewer.is_anonymous:
-            raise HTTPException(401, "This action needs an API key.", headers={"WWW-Authenticate": "Bearer"})
+        require_key(viewer)
         if viewer.role not in roles:
             allowed = ", ".join(role.value for role in roles)
             raise HTTPException(403, f"Your role ({viewer.role}) may not do this; allowed: {allowed}.")

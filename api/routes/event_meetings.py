@@ -11,11 +11,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import MatcherDep, RuntimeDep, SessionDep, StaffDep, ViewerDep, forbid_unknown_query
+from api.deps import (
+    MatcherDep,
+    RuntimeDep,
+    SessionDep,
+    StaffDep,
+    ViewerDep,
+    forbid_unknown_query,
+    require_key,
+)
 from api.errors import COMMON_ERRORS, error_responses
 from api.event_planning import record_outcome, schedule_event
 from api.params import IdPath
-from api.routes.events import EVENT, member_only
+from api.routes.events import EVENT
 from api.schemas.events import Agenda, EventRead, MeetingRead, OutcomeBody, ScheduleReport, TablePlan
 from core.access import Viewer
 from models import event_participants as participant_service
@@ -126,7 +134,7 @@ def _cell(text: str) -> str:
 def _agenda(
     session: Any, event_id: int, participant_id: int, viewer: Viewer
 ) -> tuple[Participant, list[dict[str, Any]]]:
-    member_only(viewer)
+    require_key(viewer)
     event = participant_service.get_event(session=session, event_id=event_id)
     participant = participant_service.get_participant(
         session=session, event_id=event_id, participant_id=participant_id
@@ -188,7 +196,7 @@ def agenda_csv(event_id: IdPath, participant_id: IdPath, session: SessionDep, vi
     responses=error_responses(403, 404, 409),
 )
 def confirm(event_id: IdPath, meeting_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
-    member_only(viewer)
+    require_key(viewer)
     event = participant_service.get_event(session=session, event_id=event_id, lock=True)
     participant_service.check_open(event)
     meeting = meeting_service.get_meeting(session=session, event_id=event_id, meeting_id=meeting_id)
@@ -206,7 +214,7 @@ def confirm(event_id: IdPath, meeting_id: IdPath, session: SessionDep, viewer: V
 def cancel(
     event_id: IdPath, meeting_id: IdPath, session: SessionDep, viewer: ViewerDep, runtime: RuntimeDep
 ) -> Any:
-    member_only(viewer)
+    require_key(viewer)
     event = participant_service.get_event(session=session, event_id=event_id, lock=True)
     meeting = meeting_service.get_meeting(session=session, event_id=event_id, meeting_id=meeting_id)
     meeting_service.cancel(session=session, event=event, meeting=meeting, viewer=viewer)

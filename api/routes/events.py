@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from sqlalchemy import func, select
 
-from api.deps import SessionDep, StaffDep, ViewerDep, forbid_unknown_query
+from api.deps import SessionDep, StaffDep, ViewerDep, forbid_unknown_query, require_key
 from api.errors import COMMON_ERRORS, error_responses
 from api.params import IdPath, LimitQuery, OffsetQuery
 from api.schemas.common import Page
@@ -33,21 +33,6 @@ from models.matchmaking import EventStatus, MatchmakingEvent, Participant
 
 router = APIRouter(dependencies=[Depends(forbid_unknown_query)], responses=COMMON_ERRORS)
 EVENT = "/events/{event_id}"
-AGENDA_COLUMNS = (
-    "slot",
-    "starts_at",
-    "ends_at",
-    "table",
-    "counterpart_organization",
-    "status",
-    "source",
-    "score",
-)
-
-
-def member_only(viewer: Viewer) -> None:
-    if viewer.is_anonymous:
-        raise HTTPException(401, "This action needs an API key.", headers={"WWW-Authenticate": "Bearer"})
 
 
 def _participant_view(participant: Participant, viewer: Viewer) -> dict[str, Any]:
@@ -133,7 +118,7 @@ def update_event(event_id: IdPath, body: EventUpdate, session: SessionDep, _staf
     responses=error_responses(400, 403, 404, 409, 413),
 )
 def register(event_id: IdPath, body: ParticipantCreate, session: SessionDep, viewer: ViewerDep) -> Any:
-    member_only(viewer)
+    require_key(viewer)
     event = participant_service.get_event(session=session, event_id=event_id)
     values = body.model_dump()
     if not viewer.is_staff:
@@ -154,7 +139,7 @@ def register(event_id: IdPath, body: ParticipantCreate, session: SessionDep, vie
     responses=error_responses(404),
 )
 def list_participants(event_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
-    member_only(viewer)
+    require_key(viewer)
     participant_service.get_event(session=session, event_id=event_id)
     return [
         _participant_view(p, viewer)
@@ -171,7 +156,7 @@ def list_participants(event_id: IdPath, session: SessionDep, viewer: ViewerDep) 
 def update_participant(
     event_id: IdPath, participant_id: IdPath, body: ParticipantUpdate, session: SessionDep, viewer: ViewerDep
 ) -> Any:
-    member_only(viewer)
+    require_key(viewer)
     event = participant_service.get_event(session=session, event_id=event_id)
     participant = participant_service.get_participant(
         session=session, event_id=event_id, participant_id=participant_id
@@ -192,7 +177,7 @@ def update_participant(
     responses=error_responses(400, 403, 404, 409, 413),
 )
 def add_exclusion(event_id: IdPath, body: ExclusionCreate, session: SessionDep, viewer: ViewerDep) -> Any:
-    member_only(viewer)
+    require_key(viewer)
     event = participant_service.get_event(session=session, event_id=event_id)
     organization_id = body.organization_id if viewer.is_staff else viewer.organization_id
     if organization_id is None or (
@@ -217,7 +202,7 @@ def add_exclusion(event_id: IdPath, body: ExclusionCreate, session: SessionDep, 
     responses=error_responses(400, 403, 404, 409, 413),
 )
 def request_meeting(event_id: IdPath, body: RequestCreate, session: SessionDep, viewer: ViewerDep) -> Any:
-    member_only(viewer)
+    require_key(viewer)
     event = participant_service.get_event(session=session, event_id=event_id)
     requester = _acting_participant(session, event, viewer, body.requester_id)
     target = participant_service.get_participant(
@@ -237,7 +222,7 @@ def request_meeting(event_id: IdPath, body: RequestCreate, session: SessionDep, 
     responses=error_responses(400, 404),
 )
 def list_requests(event_id: IdPath, session: SessionDep, viewer: ViewerDep) -> Any:
-    member_only(viewer)
+    require_key(viewer)
     event = participant_service.get_event(session=session, event_id=event_id)
     if viewer.is_staff:
         return request_service.requests_of(session=session, event_id=event_id)
@@ -254,7 +239,7 @@ def list_requests(event_id: IdPath, session: SessionDep, viewer: ViewerDep) -> A
 def decide_request(
     event_id: IdPath, request_id: IdPath, body: RequestDecision, session: SessionDep, viewer: ViewerDep
 ) -> Any:
-    member_only(viewer)
+    require_key(viewer)
     event = participant_service.get_event(session=session, event_id=event_id)
     request = request_service.get_request(session=session, event_id=event_id, request_id=request_id)
     target = participant_service.get_participant(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 
-from api.deps import AdminDep, RuntimeDep, SessionDep, StaffDep, ViewerDep, forbid_unknown_query
+from api.deps import AdminDep, RuntimeDep, SessionDep, StaffDep, ViewerDep, forbid_unknown_query, require_key
 from api.errors import COMMON_ERRORS, error_responses
 from api.params import IdPath, LimitQuery, OffsetQuery
 from api.runtime import Runtime
@@ -102,8 +102,7 @@ def update_organization(
     viewer: ViewerDep,
     runtime: RuntimeDep,
 ) -> OrganizationRead:
-    if viewer.is_anonymous:
-        raise HTTPException(401, "This action needs an API key.", headers={"WWW-Authenticate": "Bearer"})
+    require_key(viewer)
     check_webhook(body.webhook_url, runtime)
     organization = organization_service.get_organization(session=session, organization_id=organization_id)
     if not can_write(viewer, organization_id=organization_id):
