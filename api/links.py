@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.listing_jobs import each_listing
 from core.taxonomy import ListingStatus
 from indexes.catalog import ListingIndex
 from indexes.documents import listing_text
@@ -101,15 +101,7 @@ class LinkWorker:
 
     def process(self, changes: Iterable[tuple[str, int]]) -> Counter[str]:
         """Detect links for each listing in a transaction of its own: a failure costs one listing."""
-        outcomes: Counter[str] = Counter()
-        for kind, listing_id in sorted(set(changes)):
-            if kind not in self.indexes:
-                continue
-            try:
-                outcomes += self._detect_with_retry(kind, listing_id)
-            except Exception:  # the next change or `techmatch links` repairs; keep following changes
-                log.exception("finding links of %s %d failed", kind, listing_id)
-                outcomes["failed"] += 1
+        outcomes = each_listing(changes, self._detect, log=log, failure="finding links of %s %d failed")
         self.totals += outcomes
         return outcomes
 
@@ -125,14 +117,9 @@ class LinkWorker:
             ]
         return self.process(changes)
 
-    def _detect_with_retry(self, kind: str, listing_id: int) -> Counter[str]:
-        try:
-            return self._detect(kind, listing_id)
-        except IntegrityError:
-            # The other listing of a pair was processed at the same moment; the second pass sees its link.
-            return self._detect(kind, listing_id)
-
     def _detect(self, kind: str, listing_id: int) -> Counter[str]:
+        if kind not in self.indexes:
+            return Counter()
         model = LISTING_MODELS[kind]
         with transaction(self.session_factory) as session:
             status = session.scalar(select(model.status).where(model.id == listing_id))

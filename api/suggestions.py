@@ -15,10 +15,10 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.links import cluster_map, pairs_covered_by_cluster
+from api.listing_jobs import each_listing
 from api.records import StoreRecords, need_record, offer_record
 from core.access import Viewer
 from core.settings import Settings
@@ -127,19 +127,13 @@ class SuggestionWorker:
 
     def process(self, changes: Iterable[tuple[str, int]]) -> Counter[str]:
         """Suggest matches for each listing, in a transaction per listing: a failure costs one listing."""
-        outcomes: Counter[str] = Counter()
         batch = set(changes)
         if self.prepare is not None:
             try:
                 self.prepare(batch)
             except Exception:  # suggestions must not wait on it; its own failures are counted where it runs
                 log.exception("preparing %d change(s) for suggestions failed", len(batch))
-        for kind, listing_id in sorted(batch):
-            try:
-                outcomes += self._suggest_with_retry(kind, listing_id)
-            except Exception:  # the next change or `techmatch suggest` repairs; keep following changes
-                log.exception("suggesting matches for %s %d failed", kind, listing_id)
-                outcomes["failed"] += 1
+        outcomes = each_listing(batch, self._suggest, log=log, failure="suggesting matches for %s %d failed")
         self.totals += outcomes
         return outcomes
 
@@ -162,13 +156,6 @@ class SuggestionWorker:
         with self.session_factory() as session:
             changes = changed_listings(session=session, since=since)
         return self.process(changes)
-
-    def _suggest_with_retry(self, kind: str, listing_id: int) -> Counter[str]:
-        try:
-            return self._suggest(kind, listing_id)
-        except IntegrityError:
-            # A broker added the same pair at the same moment; the second pass sees it.
-            return self._suggest(kind, listing_id)
 
     def _suggest(self, kind: str, listing_id: int) -> Counter[str]:
         other: type[Need] | type[Offer] = Offer if kind == "needs" else Need
