@@ -24,6 +24,7 @@ from models.matches import (
     MatchStatus,
     Scoring,
     check_pairable,
+    locked_pair,
     material_fingerprint,
 )
 
@@ -62,15 +63,7 @@ def request_introduction(
     check_pairable(need=need, offer=offer)
     text = f"{requester_label}: {note.strip()}" if note and note.strip() else requester_label
     text = text[:NOTE_MAX_LENGTH]
-    match = (
-        session.scalars(
-            select(Match)
-            .where(Match.need_id == need.id, Match.offer_id == offer.id)
-            .with_for_update(of=Match)
-        )
-        .unique()
-        .one_or_none()
-    )
+    match = locked_pair(session=session, need=need, offer=offer)
     if match is not None and match.status != MatchStatus.SUGGESTED:
         closed = match.status in (MatchStatus.REJECTED, MatchStatus.LOST, MatchStatus.DEAL)
         return IntroductionRequest(match, "closed" if closed else "in_pipeline")

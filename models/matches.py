@@ -391,6 +391,14 @@ def decided_match_count(*, session: Session, kind: str, listing_id: int) -> int:
     return int(session.scalar(query) or 0)
 
 
+def locked_pair(*, session: Session, need: Need, offer: Offer) -> Match | None:
+    """The pair's match, if any, locked until commit: two writers of one pair take turns."""
+    query = (
+        select(Match).where(Match.need_id == need.id, Match.offer_id == offer.id).with_for_update(of=Match)
+    )
+    return session.scalars(query).unique().one_or_none()
+
+
 def record_suggestion(
     *, session: Session, need: Need, offer: Offer, scoring: Scoring, strong_threshold: float | None
 ) -> str:
@@ -400,15 +408,7 @@ def record_suggestion(
     back only if a listing changed materially since the decision; others are kept as decided.
     """
     fingerprint = material_fingerprint(need=need, offer=offer)
-    match = (
-        session.scalars(
-            select(Match)
-            .where(Match.need_id == need.id, Match.offer_id == offer.id)
-            .with_for_update(of=Match)
-        )
-        .unique()
-        .one_or_none()
-    )
+    match = locked_pair(session=session, need=need, offer=offer)
     if match is None:
         match = Match(
             need_id=need.id,
@@ -569,7 +569,9 @@ def broker_decisions(*, session: Session) -> list[Decision]:
     decisions = []
     # Columns, not ORM rows with their joined listings: train-ranker reads every decision.
     columns = select(Match.id, Match.need_id, Match.status, Match.features, Match.feature_names)
-    for match_id, need_id, status, features, names in session.execute(columns.where(wanted).order_by(Match.id)):
+    for match_id, need_id, status, features, names in session.execute(
+        columns.where(wanted).order_by(Match.id)
+    ):
         labelled = decision_label(status, last_reason.get(match_id))
         if labelled is not None and features:
             decisions.append(Decision(match_id, need_id, list(features), list(names or ()), *labelled))
