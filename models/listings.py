@@ -230,7 +230,9 @@ def changed_listings(*, session: Session, since: datetime) -> list[tuple[str, in
     return [
         (kind, listing_id)
         for kind, model in LISTING_MODELS.items()
-        for listing_id in session.scalars(select(model.id).where(model.updated_at >= since).order_by(model.id))
+        for listing_id in session.scalars(
+            select(model.id).where(model.updated_at >= since).order_by(model.id)
+        )
     ]
 
 
@@ -249,6 +251,22 @@ def get_listings(*, session: Session, model: type[ListingT], ids: Sequence[int])
     if not ids:
         return {}
     return {row.id: row for row in session.scalars(select(model).where(id_in(model.id, ids))).unique()}
+
+
+def visible_listings(
+    *, session: Session, model: type[ListingT], ids: Sequence[int], viewer: Viewer
+) -> dict[int, ListingT]:
+    """`get_listings` keeping only those the viewer may see (the ends of links, of results)."""
+    return {
+        listing_id: row
+        for listing_id, row in get_listings(session=session, model=model, ids=ids).items()
+        if can_see(
+            viewer,
+            organization_id=row.organization_id,
+            status=row.status,
+            confidentiality=row.confidentiality,
+        )
+    }
 
 
 def check_organizations(*, session: Session, values: dict[str, Any]) -> None:

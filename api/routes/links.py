@@ -11,11 +11,11 @@ from api.deps import SessionDep, StaffDep, ViewerDep, forbid_unknown_query
 from api.errors import COMMON_ERRORS, error_responses
 from api.params import IdPath, IdQuery, LimitQuery, OffsetQuery
 from api.schemas.links import LinkDecision, LinkPage, LinkRead, link_view
-from core.access import Viewer, can_see
+from core.access import Viewer
 from models import links as link_service
 from models.errors import NotFoundError
 from models.links import LinkStatus, LinkType, ListingLink
-from models.listings import LISTING_MODELS, get_listing, get_listings
+from models.listings import LISTING_MODELS, get_listing, visible_listings
 
 router = APIRouter(dependencies=[Depends(forbid_unknown_query)], responses=COMMON_ERRORS)
 KindQuery = Annotated[str | None, Query(pattern="^(offers|needs)$", description="offers or needs")]
@@ -29,17 +29,9 @@ def _views(session: Session, links: list[ListingLink], viewer: Viewer) -> list[L
         by_kind.setdefault(link.kind, []).append(link)
     for kind, kind_links in by_kind.items():
         ids = {end for link in kind_links for end in (link.listing_a_id, link.listing_b_id)}
-        rows = get_listings(session=session, model=LISTING_MODELS[kind], ids=sorted(ids))
-        visible = {
-            doc_id: row
-            for doc_id, row in rows.items()
-            if can_see(
-                viewer,
-                organization_id=row.organization_id,
-                status=row.status,
-                confidentiality=row.confidentiality,
-            )
-        }
+        visible = visible_listings(
+            session=session, model=LISTING_MODELS[kind], ids=sorted(ids), viewer=viewer
+        )
         views += [
             link_view(link, visible)
             for link in kind_links

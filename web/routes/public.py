@@ -13,7 +13,6 @@ from api.links import cluster_map
 from api.params import IdPath
 from api.rate_limits import rate_limited
 from api.records import StoreRecords
-from core.access import can_see
 from indexes.text import analyze
 from models.id_sets import id_in
 from models.links import CLUSTERING_STATUSES, links_of
@@ -25,6 +24,7 @@ from models.listings import (
     get_listing,
     get_listings,
     list_listings,
+    visible_listings,
 )
 from models.organizations import get_organization
 from web.forms import SIDES
@@ -114,18 +114,12 @@ def _links(page: Page, kind: str, listing_id: int) -> list[dict[str, Any]]:
     """The same technology listed elsewhere (duplicates, translations) that the viewer may see."""
     links = links_of(session=page.db, kind=kind, listing_id=listing_id, statuses=CLUSTERING_STATUSES)
     other_of = {link.id: link.other(listing_id) for link in links}
-    rows = get_listings(session=page.db, model=SIDES[kind].model, ids=sorted(set(other_of.values())))
-    shown = []
-    for link in links:
-        other = rows.get(other_of[link.id])
-        if other is not None and can_see(
-            page.viewer,
-            organization_id=other.organization_id,
-            status=other.status,
-            confidentiality=other.confidentiality,
-        ):
-            shown.append({"link": link, "other": other})
-    return shown
+    visible = visible_listings(
+        session=page.db, model=SIDES[kind].model, ids=sorted(set(other_of.values())), viewer=page.viewer
+    )
+    return [
+        {"link": link, "other": visible[other_of[link.id]]} for link in links if other_of[link.id] in visible
+    ]
 
 
 @router.get("/offers/{listing_id}")
