@@ -268,3 +268,24 @@ def test_the_running_service_links_new_listings_in_the_background(settings: Sett
         health = client.get("/api/v1/healthz", headers=world.auth("admin")).json()
         assert health["workers"]["links"]["failures"] == 0
         assert health["workers"]["links"]["created"] >= 1
+
+
+def test_the_link_review_endpoints_answer_each_role(client: TestClient, world: World) -> None:
+    first, second = publish_catalogue(client, world)
+    assert link_worker(client).process([("offers", second["id"])])["created"] == 1
+    (found,) = client.get(f"/api/v1/offers/{first['id']}/links").json()
+    link_id = found["id"]
+    expected = {None: 401, "inst-a": 403, "ent-a": 403, "broker": 200, "admin": 200}
+    for who, status in expected.items():
+        headers = world.auth(who) if who else {}
+        assert client.get("/api/v1/links", headers=headers).status_code == status, who
+        assert client.get(f"/api/v1/links/{link_id}", headers=headers).status_code == status, who
+    decision = {"decision": "confirm"}
+    for who, status in (("ent-a", 403), ("inst-b", 403), ("admin", 200)):
+        answer = client.post(f"/api/v1/links/{link_id}/decision", json=decision, headers=world.auth(who))
+        assert answer.status_code == status, (who, answer.text)
+    # Anyone who may see both listings reads the link on either of them, members and visitors alike.
+    for who in (None, "ent-a", "inst-a"):
+        headers = world.auth(who) if who else {}
+        (shown,) = client.get(f"/api/v1/offers/{first['id']}/links", headers=headers).json()
+        assert shown["status"] == "confirmed", who
