@@ -73,6 +73,20 @@ class Settings(BaseSettings):
     background_workers: bool = Field(
         default=True, description="Run the index, suggestion and webhook workers in the API process."
     )
+    api_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="API processes `techmatch serve` starts; past 1 each follows the store by polling.",
+    )
+    index_poll_interval: float = Field(
+        default=0.25, gt=0, le=60, description="With several API workers: how often each reads what changed."
+    )
+    index_poll_overlap_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Each poll re-reads this far back: a transaction committing later than it wrote is still seen.",
+    )
 
     # Limits and hardening: what protects the service from bad input, hostile targets and bad days.
     max_body_bytes: int = Field(
