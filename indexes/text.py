@@ -121,6 +121,20 @@ def analyze(text: str) -> list[str]:
     return DEFAULT_ANALYZER.analyze(text)
 
 
+@lru_cache(maxsize=2)
+def _whole_words(stem_english: bool) -> Analyzer:
+    return Analyzer(split_compounds=False, stem_english=stem_english)
+
+
+@lru_cache(maxsize=4096)
+def _display_tokens(text: str) -> tuple[str, ...]:
+    """A listing's words as pyvi segments them, in its own spelling: every result explained segments
+    its listing again, and pyvi is the slowest step of a request, so the same texts are kept."""
+    normalized = unicodedata.normalize("NFC", text)
+    segmented = ViTokenizer.tokenize(normalized) if looks_vietnamese(normalized) else normalized
+    return tuple(_TOKEN.findall(segmented))
+
+
 def matched_terms(query: str, text: str, *, analyzer: Analyzer = DEFAULT_ANALYZER) -> list[str]:
     """Whole words of `text`, in its own spelling, that match the query; adjacent matches form one phrase.
 
@@ -128,14 +142,12 @@ def matched_terms(query: str, text: str, *, analyzer: Analyzer = DEFAULT_ANALYZE
     matches as a whole, or when every one of its syllables is in the query (unaccented or differently
     segmented typing); a lone syllable matches only a lone query word, so "máy" of "máy bay" is no match.
     """
-    whole = Analyzer(split_compounds=False, stem_english=analyzer.stem_english)
+    whole = _whole_words(analyzer.stem_english)
     query_words = set(whole.analyze(query))
     query_syllables = {fold_diacritics(part) for word in query_words for part in word.split("_")}
-    normalized = unicodedata.normalize("NFC", text)
-    segmented = ViTokenizer.tokenize(normalized) if looks_vietnamese(normalized) else normalized
     phrases: list[str] = []
     run: list[str] = []
-    for token in _TOKEN.findall(segmented):
+    for token in _display_tokens(text):
         word = token.lower()
         if _WORD.fullmatch(word) and (
             query_words.intersection(whole.word_forms(word))
