@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import BindParameter, Boolean, ColumnElement, String, bindparam
+from sqlalchemy import Boolean, ColumnElement, String, bindparam
+from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
 class IdIn(ColumnElement[bool]):
@@ -24,12 +26,17 @@ class IdIn(ColumnElement[bool]):
     type = Boolean()
     # Already a condition: SQLite must not compare it with 1 (which would also hide it from the index).
     _is_implicitly_boolean = True
-    # The ids are values, not structure: a cached statement would carry the first call's ids.
-    inherit_cache = False
+    # The ids are one bound value, so the statement's shape (and its compiled form) is cached like any
+    # other: compiling anew on each request cost a tenth of a match's time.
+    inherit_cache = True
+    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("ids_json", InternalTraversal.dp_clauseelement),
+    ]
 
     def __init__(self, column: Any, ids: Iterable[int]) -> None:
         self.column = column
-        self.ids = sorted({int(i) for i in ids})
+        self.ids_json = bindparam(None, json.dumps(sorted({int(i) for i in ids})), type_=String())
 
 
 def id_in(column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
@@ -37,28 +44,20 @@ def id_in(column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
     return IdIn(column, ids)
 
 
-def _json_ids(element: IdIn, compiler: SQLCompiler, **kw: Any) -> tuple[str, str]:
-    column = compiler.process(element.column, **kw)
-    parameter = compiler.process(bindparam(None, json.dumps(element.ids), type_=String()), **kw)
-    return column, parameter
-
-
 @compiles(IdIn)
-def _literal_list(element: IdIn, compiler: SQLCompiler, **kw: Any) -> str:
-    # Other stores: the integers written into the statement (ints, so nothing can be injected).
-    listed: BindParameter[list[int]] = bindparam(None, element.ids, expanding=True, literal_execute=True)
-    return compiler.process(element.column.in_(listed), **kw)
+def _unsupported(element: IdIn, compiler: SQLCompiler, **kw: Any) -> str:
+    raise CompileError(f"id sets are written for SQLite and PostgreSQL, not {compiler.dialect.name}")
 
 
 @compiles(IdIn, "sqlite")
 def _sqlite(element: IdIn, compiler: SQLCompiler, **kw: Any) -> str:
-    column, parameter = _json_ids(element, compiler, **kw)
+    column, parameter = compiler.process(element.column, **kw), compiler.process(element.ids_json, **kw)
     return f"{column} IN (SELECT value FROM json_each({parameter}))"
 
 
 @compiles(IdIn, "postgresql")
 def _postgresql(element: IdIn, compiler: SQLCompiler, **kw: Any) -> str:
-    column, parameter = _json_ids(element, compiler, **kw)
+    column, parameter = compiler.process(element.column, **kw), compiler.process(element.ids_json, **kw)
     return (
         f"{column} IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST({parameter} AS JSON)))"
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, insert, literal, select, true
+from typing import Any
+
+from sqlalchemy import JSON, event, insert, literal, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.access import Viewer
@@ -105,3 +107,28 @@ def test_training_samples_past_the_parameter_limit(factory: sessionmaker[Session
     assert len(decisions) == side * side > 65_535
     assert decisions[0].match_id == first.id and decisions[0].label == 0
     assert sum(d.label for d in decisions) == side * side - 1
+
+
+def test_id_in_statements_are_compiled_once_and_bind_each_calls_ids(factory: sessionmaker[Session]) -> None:
+    """The ids are a bound value: the second statement reuses the first's compiled form, yet finds its
+    own ids (a cached statement carrying the first call's ids would find the first set again)."""
+    with transaction(factory) as session:
+        institute = org(session, "inst", OrgKind.RESEARCH_INSTITUTE)
+        offers = [make_offer(session, institute, f"Offer {i}").id for i in range(5)]
+    compiled: list[object] = []
+    with factory() as session:
+        engine = session.get_bind()
+
+        def remember(
+            _conn: object, _cursor: object, _sql: str, _params: object, context: Any, _many: bool
+        ) -> None:
+            compiled.append(context.compiled)
+
+        event.listen(engine, "before_cursor_execute", remember)
+        try:
+            first = set(session.scalars(select(Offer.id).where(id_in(Offer.id, offers[:2]))))
+            second = set(session.scalars(select(Offer.id).where(id_in(Offer.id, offers[2:]))))
+        finally:
+            event.remove(engine, "before_cursor_execute", remember)
+    assert (first, second) == (set(offers[:2]), set(offers[2:]))
+    assert len(compiled) == 2 and compiled[0] is compiled[1]
