@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement, String, bindparam
 from sqlalchemy.exc import CompileError
@@ -29,7 +29,7 @@ class IdIn(ColumnElement[bool]):
     # The ids are one bound value, so the statement's shape (and its compiled form) is cached like any
     # other: compiling anew on each request cost a tenth of a match's time.
     inherit_cache = True
-    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own declaration is a plain class list)
         ("column", InternalTraversal.dp_clauseelement),
         ("ids_json", InternalTraversal.dp_clauseelement),
     ]
