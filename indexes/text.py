@@ -91,6 +91,9 @@ class Analyzer:
 
     def word_forms(self, word: str) -> list[str]:
         """Tokens of one already segmented word: itself, its folded form, syllables, stems."""
+        return list(_word_forms_cached(self, word))
+
+    def _word_forms(self, word: str) -> list[str]:
         base = [word, *word.split("_")] if self.split_compounds and "_" in word else [word]
         forms = base + [fold_diacritics(form) for form in base]
         if self.stem_english:
@@ -106,6 +109,12 @@ class Analyzer:
         for word in _WORD.findall(normalized):
             tokens.extend(self.word_forms(word))
         return tokens
+
+
+# Words repeat across listings and requests; folding and stemming each again was a tenth of a match.
+@lru_cache(maxsize=65_536)
+def _word_forms_cached(analyzer: Analyzer, word: str) -> tuple[str, ...]:
+    return tuple(analyzer._word_forms(word))
 
 
 @lru_cache(maxsize=8192)

@@ -61,8 +61,16 @@ class MatchRanker(ClassifierMixin, BaseEstimator):
         return np.asarray(self.classes_[(self.decision_function(X) > 0).astype(int)])
 
     def score_pairs(self, X: np.ndarray) -> np.ndarray:
-        """Probability of acceptance for each row: the match score."""
-        return np.asarray(self.predict_proba(X)[:, 1])
+        """Probability of acceptance for each row: the match score.
+
+        The request path's scorer: it checks only the shape, since scikit-learn's full input
+        validation cost more than the scoring of a match's 200 candidates.
+        """
+        check_is_fitted(self)
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(f"expected rows of {self.n_features_in_} features, got shape {X.shape}")
+        return np.asarray(expit(X @ self.coef_ + self.intercept_))
 
     def contributions(self, x: np.ndarray, *, reference: np.ndarray) -> np.ndarray:
         """How much each feature moved this pair's score (in score units) compared with `reference` values."""

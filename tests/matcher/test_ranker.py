@@ -54,3 +54,13 @@ def test_contributions_explain_the_score_difference_of_one_feature() -> None:
     expected = ranker.score_pairs(x[None])[0] - ranker.score_pairs(reference[None])[0]
     assert effects[FEATURE_NAMES.index("trl")] == pytest.approx(expected)
     assert np.count_nonzero(effects) == 1
+
+
+def test_score_pairs_is_predict_proba_and_refuses_rows_of_another_width() -> None:
+    ranker = default_ranker()
+    X = np.random.default_rng(3).uniform(-1, 2, size=(50, len(FEATURE_NAMES)))
+    assert np.allclose(ranker.score_pairs(X), ranker.predict_proba(X)[:, 1])
+    with pytest.raises(ValueError, match="features"):
+        ranker.score_pairs(X[:, :-1])
+    with pytest.raises(NotFittedError):
+        MatchRanker().score_pairs(X)
