@@ -5,24 +5,27 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from fastapi import FastAPI
 
 from api import errors, openapi
 from api.body_limit import BodySizeLimit
 from api.indexing import build_index_sync
+from api.leadership import Leadership
 from api.links import LinkWorker
 from api.rate_limits import RateLimits
 from api.routes import broker, event_meetings, events, health, links, matching, organizations
 from api.routes.listings import NEEDS, OFFERS, listing_router
 from api.runtime import Runtime
+from api.store_follower import StoreFollower
 from api.suggestions import SuggestionWorker
 from api.webhooks import WebhookDeliverer
 from core.settings import Settings, get_settings
 from indexes.encoder import Encoder, build_encoder
 from matcher.registry import active_ranker
 from matcher.service import build_matcher
-from models.base import make_engine, make_session_factory
+from models.base import make_engine, make_session_factory, utcnow
 from models.events import ListingChangeFeed
 from models.migrate import upgrade
 
@@ -31,14 +34,24 @@ API_PREFIX = "/api/v1"
 
 
 def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime:
-    """Migrate the store, load the encoder and indexes, and bring the indexes in line with the store."""
+    """Migrate the store, load the encoder and indexes, and bring the indexes in line with the store.
+
+    With several API workers one leads (migrates, reconciles, saves, runs the background workers);
+    the others wait for its saved indexes, load them and follow the store (docs/decisions.md).
+    """
+    leadership = Leadership(settings.data_dir) if settings.api_workers > 1 else None
+    leader_since = None if leadership is None else leadership.wait_for_leader()
+    leads = leader_since is None
     engine = make_engine(settings.sqlalchemy_url, lock_timeout_seconds=settings.database_lock_timeout_seconds)
-    upgrade(engine)
+    if leads:
+        upgrade(engine)
     session_factory = make_session_factory(engine)
     change_feed = ListingChangeFeed()
     change_feed.attach(session_factory)
     encoder = encoder or build_encoder(settings)
-    index_sync = build_index_sync(settings=settings, encoder=encoder, session_factory=session_factory)
+    index_sync = build_index_sync(
+        settings=settings, encoder=encoder, session_factory=session_factory, saves=leads
+    )
     ranker, ranker_version = active_ranker(settings.ranker_dir)
     matcher = build_matcher(
         encoder=encoder, indexes=index_sync.indexes, ranker=ranker, ranker_version=ranker_version
@@ -50,28 +63,70 @@ def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime
         change_feed=change_feed,
         index_sync=index_sync,
         matcher=matcher,
+        leadership=leadership,
     )
-    if settings.background_workers:
-        # Links first, then suggestions, on the suggestion worker's thread: a new duplicate is known as
-        # one before it could be suggested twice.
-        link_worker = LinkWorker(session_factory=session_factory, indexes=index_sync.indexes)
-        suggestions = SuggestionWorker(
-            settings=settings, session_factory=session_factory, matcher=matcher, prepare=link_worker.process
+    reconciled_from = utcnow()
+    if leads:
+        start_background_workers(runtime)
+        # After the workers subscribed: listings that changed while the service was down (an import,
+        # a crash) are re-indexed here and then matched like any other change.
+        report = index_sync.reconcile(show_progress=True)
+        log.info("indexes checked against the store: %s", report)
+    if leadership is None:
+        change_feed.subscribe(index_sync.notify)
+    else:
+        # One source of changes per worker, its own writes included: each version is handed on once.
+        follower = StoreFollower(
+            session_factory=session_factory,
+            index_sync=index_sync,
+            leadership=leadership,
+            since=leader_since or reconciled_from,
+            interval=settings.index_poll_interval,
+            overlap_seconds=settings.index_poll_overlap_seconds,
+            on_leadership=lambda covered: take_over(runtime, leadership, covered),
         )
-        index_sync.on_applied(suggestions.notify)
-        suggestions.start()
-        webhooks = WebhookDeliverer(settings=settings, session_factory=session_factory)
-        webhooks.start()
-        runtime.components["suggestions"] = suggestions
-        runtime.components["webhooks"] = webhooks
-        runtime.components["links"] = link_worker
-    # After the workers subscribed: listings that changed while the service was down (an import,
-    # a crash) are re-indexed here and then matched like any other change.
-    report = index_sync.reconcile(show_progress=True)
-    log.info("indexes checked against the store: %s", report)
-    change_feed.subscribe(index_sync.notify)
+        runtime.components["store_follower"] = follower
+        if leads:
+            leadership.announce_ready(since=reconciled_from)
+        follower.start()
     index_sync.start()
     return runtime
+
+
+def start_background_workers(runtime: Runtime) -> None:
+    """The suggestion, link and webhook workers, when configured (only the leader's, with several workers)."""
+    settings, session_factory, index_sync = runtime.settings, runtime.session_factory, runtime.index_sync
+    if not settings.background_workers:
+        return
+    # Links first, then suggestions, on the suggestion worker's thread: a new duplicate is known as
+    # one before it could be suggested twice.
+    link_worker = LinkWorker(session_factory=session_factory, indexes=index_sync.indexes)
+    suggestions = SuggestionWorker(
+        settings=settings,
+        session_factory=session_factory,
+        matcher=runtime.matcher,
+        prepare=link_worker.process,
+    )
+    index_sync.on_applied(suggestions.notify)
+    suggestions.start()
+    webhooks = WebhookDeliverer(settings=settings, session_factory=session_factory)
+    webhooks.start()
+    runtime.components["suggestions"] = suggestions
+    runtime.components["webhooks"] = webhooks
+    runtime.components["links"] = link_worker
+
+
+def take_over(runtime: Runtime, leadership: Leadership, covered: datetime) -> None:
+    """A follower whose leader died leads from now on: saves what it holds, starts the workers and tells
+    followers that start later which indexes to load. Changes the dead leader had not yet matched wait
+    for `techmatch suggest --changed`."""
+    index_sync = runtime.index_sync
+    index_sync.wait_idle()
+    index_sync.lead()
+    for index in index_sync.indexes.values():
+        index.save()
+    start_background_workers(runtime)
+    leadership.announce_ready(since=covered)
 
 
 def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> FastAPI:
@@ -88,6 +143,8 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
             for component in reversed(list(runtime.components.values())):
                 component.close()
             runtime.index_sync.close()
+            if runtime.leadership is not None:  # after the last save: then another worker may lead
+                runtime.leadership.release()
             runtime.engine.dispose()
 
     app = FastAPI(

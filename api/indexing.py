@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 
 from sqlalchemy import select
@@ -12,9 +13,12 @@ from core.taxonomy import ListingStatus
 from indexes.catalog import ListingIndex
 from indexes.documents import IndexDocument, listing_text
 from indexes.encoder import Encoder
+from indexes.storage import current_generation
 from indexes.sync import DocumentLoader, IndexSync
 from models.id_sets import id_in
 from models.listings import LISTING_MODELS
+
+FOLLOWER_LOAD_ATTEMPTS = 5
 
 
 def document_loader(session_factory: sessionmaker[Session]) -> DocumentLoader:
@@ -41,17 +45,23 @@ def document_loader(session_factory: sessionmaker[Session]) -> DocumentLoader:
 
 
 def build_index_sync(
-    *, settings: Settings, encoder: Encoder, session_factory: sessionmaker[Session]
+    *, settings: Settings, encoder: Encoder, session_factory: sessionmaker[Session], saves: bool = True
 ) -> IndexSync:
-    """Load the saved indexes (or start empty) for both kinds, ready to reconcile with the store."""
+    """Load the saved indexes (or start empty) for both kinds, ready to reconcile with the store;
+    `saves=False` for a follower API worker, which only reads the leader's generations."""
     indexes = {
         kind: ListingIndex(kind=kind, root=settings.index_dir, encoder=encoder, settings=settings)
         for kind in LISTING_MODELS
     }
     for index in indexes.values():
-        index.load()
+        # A follower may read while the leader replaces the generation: read the new one then.
+        for _attempt in range(1 if saves else FOLLOWER_LOAD_ATTEMPTS):
+            if index.load() or current_generation(index.root) is None:
+                break
+            time.sleep(0.2)
     return IndexSync(
         indexes=indexes,
         load_documents=document_loader(session_factory),
         checkpoint_every=settings.index_checkpoint_every,
+        saves=saves,
     )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.leadership import Leadership
 from core.settings import Settings
 from indexes.sync import IndexSync
 from matcher.service import Matcher
@@ -26,3 +27,12 @@ class Runtime:
     components: dict[str, Any] = field(default_factory=dict)
     # When (monotonic) a request last found the database locked or unreachable; /healthz reports it.
     store_unavailable_at: float | None = None
+    # The claim on the leader lock, with several API workers (settings.api_workers); None when alone.
+    leadership: Leadership | None = None
+
+    @property
+    def role(self) -> str | None:
+        """Leader or follower among the node's API workers; None when this process is alone."""
+        if self.leadership is None:
+            return None
+        return "leader" if self.leadership.is_leader else "follower"

@@ -32,10 +32,13 @@ class IndexSync:
         load_documents: DocumentLoader,
         save_interval: float = 2.0,
         checkpoint_every: int = 2_000,
+        saves: bool = True,
     ) -> None:
         self.indexes = indexes
         self.load_documents = load_documents
         self.save_interval = save_interval
+        # False in a follower API worker: only the leader writes generations (two writers would race).
+        self.saves = saves
         self.checkpoint_every = checkpoint_every
         self._changes = ChangeQueue(
             name="index-sync", handle=self.apply, tick=self._save, tick_interval=save_interval
@@ -121,8 +124,17 @@ class IndexSync:
         for listener in self._listeners:
             listener(applied)
 
+    def lead(self) -> None:
+        """Start saving (a follower that took over from a dead leader); what it applied since is saved next."""
+        self._dirty.update(self.indexes)
+        self.saves = True
+
     def _save(self, *, force: bool = False) -> None:
-        if not self._dirty or (not force and time.monotonic() - self._last_save < self.save_interval):
+        if (
+            not self.saves
+            or not self._dirty
+            or (not force and time.monotonic() - self._last_save < self.save_interval)
+        ):
             return
         for kind in sorted(self._dirty):
             self.indexes[kind].save()

@@ -48,7 +48,8 @@ class ListingColumns:
     # Organizations the owner never wants to be matched with.
     excluded_organization_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Indexed: API workers poll for listings written in the last seconds (models/listing_changes.py).
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     @property
     def confidentiality(self) -> Confidentiality:
@@ -306,6 +307,9 @@ def update_listing(*, session: Session, row: ListingT, values: dict[str, Any]) -
 
 
 def delete_listing(*, session: Session, row: Offer | Need) -> None:
+    from models.listing_changes import record_deletion  # it builds on this module
+
+    record_deletion(session=session, row=row)
     session.delete(row)
     session.flush()
 

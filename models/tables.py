@@ -1,6 +1,7 @@
 """Imports every table module so that the metadata (alembic, tests) knows all tables."""
 
 from models.links import ListingLink  # noqa: F401
+from models.listing_changes import ListingDeletion  # noqa: F401
 from models.listings import Need, Offer
 from models.matches import Match, MatchEvent
 from models.matchmaking import EventExclusion, MatchmakingEvent, Meeting, MeetingRequest, Participant  # noqa: F401

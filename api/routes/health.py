@@ -40,6 +40,9 @@ def problems_of(runtime: Runtime) -> list[str]:
         alive = getattr(component, "is_alive", None)
         if callable(alive) and not alive():
             found.append(f"{name} worker is not running")
+        trouble = getattr(component, "problems", None)
+        if callable(trouble):
+            found.extend(trouble())
     return found
 
 
@@ -53,6 +56,7 @@ def details_of(runtime: Runtime) -> dict[str, Any]:
             except SQLAlchemyError as exc:
                 workers[name] = {"error": type(exc).__name__}
     return {
+        "role": runtime.role,
         "database": runtime.engine.dialect.name,
         "indexes": {kind: index.health() for kind, index in runtime.index_sync.indexes.items()},
         "ranker_version": runtime.matcher.ranker_version,

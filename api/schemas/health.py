@@ -11,6 +11,8 @@ class HealthRead(BaseModel):
     status: Literal["ok", "degraded"]
     # Staff only: index counts and worker counters say how many hidden listings exist.
     problems: list[str] | None = None
+    # With several API workers per node: "leader" (saves the indexes, runs the workers) or "follower".
+    role: str | None = None
     database: str | None = None
     indexes: dict[str, Any] | None = None
     ranker_version: str | None = None
