@@ -9,6 +9,7 @@ has not seen, so a late commit is caught and nothing is handed on twice.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -109,6 +110,7 @@ class StoreFollower:
     def health(self) -> dict[str, Any]:
         return {
             "role": "leader" if self.leadership.is_leader else "follower",
+            "pid": os.getpid(),  # tells the workers behind one port apart (scripts/bench_scale.py)
             "lag_seconds": round(self.lag_seconds(), 3),
             "polls": self.polls,
             "failures": self.failures,
