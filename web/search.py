@@ -159,10 +159,13 @@ def within_price(
     return kept
 
 
-def allowed_ids(*, session: Session, facets: Facets, viewer: Viewer) -> set[int]:
-    from models.listings import visible_ids
+def allowed_ids(*, session: Session, facets: Facets, viewer: Viewer) -> set[int] | None:
+    """The listings the search may show, or None when that is every published one (no id list)."""
+    from models.listings import searchable_ids, visible_ids
 
     model = LISTING_MODELS[facets.kind]
+    if facets.price_from is None and facets.price_to is None:
+        return searchable_ids(session=session, model=model, filters=facets.filters, viewer=viewer)
     ids = visible_ids(session=session, model=model, filters=facets.filters, viewer=viewer)
     return within_price(
         session=session, kind=facets.kind, ids=ids, price_from=facets.price_from, price_to=facets.price_to

@@ -151,3 +151,18 @@ def test_linked_listings_show_on_the_detail_page_and_collapse_in_search(
     # One hit for the technology, the other language under "also listed as".
     assert len([t for t in titles if "nước thải dệt nhuộm" in t.lower() or "dyeing" in t.lower()]) == 1
     assert "Cũng được đăng là:" in page.text
+
+
+def test_browsing_without_a_query_pages_newest_first_and_counts_only_what_the_viewer_may_see(
+    client: TestClient, world: World
+) -> None:
+    titles = [f"Browse offer {i}" for i in range(22)]
+    for title in titles:
+        post(client, world, "inst-a", "/api/v1/offers", offer_body(title=title))
+    post(client, world, "inst-a", "/api/v1/offers", offer_body(title="Browse draft", status="draft"))
+    first = client.get("/search", params={"kind": "offers"}).text
+    second = client.get("/search", params={"kind": "offers", "page": 2}).text
+    shown = result_titles(first) + result_titles(second)
+    assert shown[:22] == titles[::-1]
+    assert "Browse draft" not in shown
+    assert len(result_titles(first)) == 20

@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.deps import MatcherDep
 from api.links import cluster_map
 from api.params import IdPath
 from api.rate_limits import rate_limited
 from api.records import StoreRecords
+from core.taxonomy import ListingStatus
 from indexes.text import analyze
 from models.id_sets import id_in
 from models.links import CLUSTERING_STATUSES, links_of
@@ -46,7 +47,8 @@ def _hits(page: Page, facets: Facets, matcher: Any) -> tuple[list[dict[str, Any]
     if facets.q and analyze(facets.q):
         results, total = matcher.search(
             kind=facets.kind, query=facets.q, allowed_ids=allowed, source=StoreRecords(db),
-            limit=PAGE_SIZE, offset=offset, clusters=cluster_map(session=db, kind=facets.kind, ids=allowed),
+            limit=PAGE_SIZE, offset=offset,
+            clusters=cluster_map(session=db, kind=facets.kind, ids=allowed, published_only=allowed is None),
         )  # fmt: skip
         rows = get_listings(session=db, model=model, ids=[i for r in results for i in (r.id, *r.also)])
         hits = [
@@ -67,16 +69,16 @@ def _hits(page: Page, facets: Facets, matcher: Any) -> tuple[list[dict[str, Any]
 
 
 def _browse(
-    db: Any, model: type[Offer] | type[Need], allowed: set[int], offset: int
+    db: Any, model: type[Offer] | type[Need], allowed: set[int] | None, offset: int
 ) -> tuple[list[Any], int]:
-    """Listings among `allowed`, newest first (no text query)."""
-    query = (
-        select(model.id).where(id_in(model.id, allowed)).order_by(model.created_at.desc(), model.id.desc())
-    )
-    ids = list(db.scalars(query))
-    chosen = ids[offset : offset + PAGE_SIZE]
+    """Listings among `allowed` (None: every published one), newest first (no text query); the page
+    and the count are selected in SQL, so browsing costs a page, not the catalogue."""
+    among = model.status == ListingStatus.PUBLISHED if allowed is None else id_in(model.id, allowed)
+    total = db.scalar(select(func.count()).select_from(model).where(among))
+    query = select(model.id).where(among).order_by(model.created_at.desc(), model.id.desc())
+    chosen = list(db.scalars(query.offset(offset).limit(PAGE_SIZE)))
     rows = get_listings(session=db, model=model, ids=chosen)
-    return [rows[i] for i in chosen if i in rows], len(ids)
+    return [rows[i] for i in chosen if i in rows], total
 
 
 @router.get("/")
