@@ -1,6 +1,6 @@
 """Rate limits on the expensive endpoints (search and matches): per API key, or per address for
-anonymous callers, answered with 429 and Retry-After. Counters live in this process's memory,
-like the indexes (one API process per node)."""
+anonymous callers, answered with 429 and Retry-After. Counters live in this process's memory, like
+the indexes: with several API workers a client may get up to that many times the rate (decisions)."""
 
 from __future__ import annotations
 
