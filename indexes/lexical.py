@@ -1,7 +1,10 @@
 """BM25 over an inverted index keyed by database ids, updated in place as offers and needs change.
 
 bm25s is faster to build but static (every edit would rebuild it); this index scores identically to
-bm25s's default Lucene variant and supports upsert/delete of single documents.
+bm25s's default Lucene variant and supports upsert/delete of single documents. Most documents live in
+a memory-mapped base segment (`indexes/lexical_segment.py`), so memory does not grow with the
+catalogue and a start maps files instead of re-reading every document; documents written since the
+base live in a small in-memory delta until `merged()` folds them in.
 """
 
 from __future__ import annotations
@@ -16,11 +19,20 @@ from pathlib import Path
 import numpy as np
 
 from indexes.errors import IndexMismatchError, IndexStoreError
+from indexes.lexical_delta import Delta
+from indexes.lexical_segment import BaseSegment, merge
 from indexes.text import DEFAULT_ANALYZER, Analyzer
 
 META_FILE = "lexical_meta.json"
-_POSTINGS_FILE = "lexical_docs.npz"
-_VOCAB_FILE = "lexical_vocab.json"
+FORMAT = 2
+_BASE_PREFIX = "lexical-base"
+_DELETED_FILE = "lexical_deleted.npy"
+_DELTA_FILE = "lexical_delta.npz"
+_DELTA_VOCAB_FILE = "lexical_delta_vocab.json"
+# Past this share of the base written or deleted since, merging is worth its cost (see `delta_share`);
+# past this many documents the delta's dicts (~10 KiB a listing) outweigh a merge's cost whatever the base.
+MERGE_SHARE = 0.2
+MERGE_DELTA_DOCUMENTS = 20_000
 
 
 def ids_checksum(ids: Iterable[int]) -> str:
@@ -28,107 +40,165 @@ def ids_checksum(ids: Iterable[int]) -> str:
     return hashlib.sha256(np.array(sorted(ids), dtype="<i8").tobytes()).hexdigest()
 
 
+def _sorted_checksum(ids: np.ndarray) -> str:
+    return hashlib.sha256(np.sort(ids).astype("<i8").tobytes()).hexdigest()
+
+
 class LexicalIndex:
     """BM25 (Lucene variant: idf = ln(1 + (N - df + .5)/(df + .5))) with incremental updates.
 
-    Documents live in slots (array positions) so scoring is vectorised; a deleted document's slot is
-    reused by the next insert.
+    Documents are a base segment (minus a deletion mask) plus a delta; N, document frequencies and the
+    average length are counted over both, so scores equal those of one index holding every document.
+    Slots: the base's documents first, in id order, then the delta's.
     """
 
     def __init__(self, *, k1: float = 1.5, b: float = 0.75, analyzer: Analyzer = DEFAULT_ANALYZER) -> None:
         self.k1 = k1
         self.b = b
         self.analyzer = analyzer
-        self._slot_of: dict[int, int] = {}
-        self._id_of_slot = np.zeros(0, dtype=np.int64)
-        self._length_of_slot = np.zeros(0, dtype=np.float64)
-        self._free_slots: list[int] = []
-        self._term_counts: dict[int, Counter[str]] = {}
-        self._postings: dict[str, dict[int, int]] = {}
-        # Numpy views of postings, rebuilt lazily for terms an update touched.
-        self._posting_arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._total_length = 0
+        self._base: BaseSegment
+        self._deleted: np.ndarray
+        self._deleted_df: np.ndarray
+        self._deleted_count = self._deleted_length = 0
+        self._use_base(BaseSegment.empty(), None)
+        self._delta = Delta()
 
     def __len__(self) -> int:
-        return len(self._slot_of)
+        return len(self._base) - self._deleted_count + len(self._delta.slot_of)
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._slot_of
+        if doc_id in self._delta.slot_of:
+            return True
+        return isinstance(doc_id, int | np.integer) and self._base_slot(int(doc_id)) is not None
 
     def ids(self) -> set[int]:
-        return set(self._slot_of)
+        return set(self._base.ids[~self._deleted].tolist()) | set(self._delta.slot_of)
+
+    @property
+    def delta_share(self) -> float:
+        """Documents written or deleted since the base, over the base's size: merge past `MERGE_SHARE`."""
+        return (len(self._delta.slot_of) + self._deleted_count) / max(1, len(self._base))
+
+    @property
+    def needs_merge(self) -> bool:
+        """Whether `merged()` is due: the delta grew past `MERGE_SHARE` of the base or `MERGE_DELTA_DOCUMENTS`."""
+        return self.delta_share > MERGE_SHARE or len(self._delta.slot_of) > MERGE_DELTA_DOCUMENTS
 
     def document_share(self, text: str) -> float:
         """Share of documents containing the rarest term of `text`: low means the words are telling."""
         terms = self.analyzer.analyze(text)
-        if not terms or not self._slot_of:
+        if not terms or not len(self):
             return 1.0
-        return min(len(self._postings.get(term, ())) for term in terms) / len(self._slot_of)
+        return min(self._frequency(term)[1] for term in terms) / len(self)
 
     def upsert(self, ids: Sequence[int], texts: Sequence[str]) -> None:
         """Add documents, replacing any already indexed under the same id."""
         if len(ids) != len(texts):
             raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
         for doc_id, text in zip(ids, texts, strict=True):
-            self._put(int(doc_id), Counter(self.analyzer.analyze(text)))
+            self._discard_from_base(int(doc_id))
+            self._delta.put(int(doc_id), Counter(self.analyzer.analyze(text)))
 
     def delete(self, ids: Iterable[int]) -> None:
         """Remove documents; unknown ids are ignored so a retried delete is harmless."""
         for doc_id in ids:
-            if int(doc_id) in self._slot_of:
-                self._remove(int(doc_id))
+            if int(doc_id) in self._delta.slot_of:
+                self._delta.remove(int(doc_id))
+            else:
+                self._discard_from_base(int(doc_id))
 
     def search(
         self, query: str, k: int, *, allowed_ids: Collection[int] | None = None
     ) -> list[tuple[int, float]]:
         """Up to k (id, BM25 score) best first; only documents sharing a term with the query."""
-        if not self._slot_of or k <= 0:
+        n_docs = len(self)
+        if not n_docs or k <= 0:
             return []
-        scores = np.zeros(len(self._id_of_slot), dtype=np.float64)
-        n_docs = len(self._slot_of)
-        length_norm = self.k1 * (1 - self.b + self.b * self._length_of_slot / (self._total_length / n_docs))
+        base, delta = self._base, self._delta
+        in_base = len(base)
+        scores = np.zeros(in_base + len(delta.id_of_slot), dtype=np.float64)
+        average_length = (base.total_length - self._deleted_length + delta.total_length) / n_docs
         for term in self.analyzer.analyze_query(query):
-            if term not in self._postings:
+            index, df = self._frequency(term)
+            if not df:
                 continue
-            slots, tfs = self._arrays(term)
-            idf = math.log(1 + (n_docs - len(slots) + 0.5) / (len(slots) + 0.5))
-            scores[slots] += idf * tfs / (tfs + length_norm[slots])
+            idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+            if index is not None:
+                slots, counts = base.postings(index)
+                tfs = counts.astype(np.float64)
+                lengths = base.lengths[slots]
+                scores[slots] += (
+                    idf * tfs / (tfs + self.k1 * (1 - self.b + self.b * lengths / average_length))
+                )
+            if term in delta.postings:
+                slots, tfs = delta.arrays(term)
+                lengths = delta.length_of_slot[slots]
+                scores[in_base + slots] += (
+                    idf * tfs / (tfs + self.k1 * (1 - self.b + self.b * lengths / average_length))
+                )
+        if self._deleted_count:
+            scores[:in_base][self._deleted] = 0.0
         if allowed_ids is not None:
-            allowed = [self._slot_of[i] for i in allowed_ids if i in self._slot_of]
-            mask = np.zeros(len(scores), dtype=bool)
-            mask[allowed] = True
-            scores[~mask] = 0.0
+            scores[~self._allowed_slots(allowed_ids, len(scores))] = 0.0
         candidates = np.flatnonzero(scores > 0)
         if len(candidates) > k:
-            candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+            # Every candidate tied with the k-th best stays, so the id tie-break below decides the page
+            # boundary too (an argpartition's cut among ties depends on the slot layout).
+            kth_best = np.partition(scores[candidates], len(candidates) - k)[len(candidates) - k]
+            candidates = candidates[scores[candidates] >= kth_best]
+        doc_ids = np.empty(len(candidates), dtype=np.int64)
+        from_base = candidates < in_base
+        doc_ids[from_base] = base.ids[candidates[from_base]]
+        doc_ids[~from_base] = delta.id_of_slot[candidates[~from_base] - in_base]
         # Ties broken by id so results are reproducible whatever the slot layout.
-        order = np.lexsort((self._id_of_slot[candidates], -scores[candidates]))
-        best = candidates[order]
-        return [(int(i), float(s)) for i, s in zip(self._id_of_slot[best], scores[best], strict=True)]
+        order = np.lexsort((doc_ids, -scores[candidates]))[:k]
+        return [(int(i), float(s)) for i, s in zip(doc_ids[order], scores[candidates[order]], strict=True)]
+
+    def merged(self) -> LexicalIndex:
+        """A new index whose base holds every document and whose delta is empty.
+
+        Only reads self, so it can run while searches go on; the caller swaps the result in (no write
+        may happen to self in between, or it is lost).
+        """
+        index = LexicalIndex(k1=self.k1, b=self.b, analyzer=self.analyzer)
+        index._use_base(merge(self._base, self._deleted, self._delta.term_counts), None)
+        return index
 
     def save(self, directory: Path) -> None:
-        """Write the documents' term counts and `lexical_meta.json` into `directory`."""
+        """Write the base (hard-linked when an earlier save wrote it), the deletions, the delta and
+        `lexical_meta.json` into `directory`."""
         directory.mkdir(parents=True, exist_ok=True)
-        doc_ids = sorted(self._term_counts)
-        vocab = sorted(self._postings)
+        base, deleted, delta = self._base, self._deleted.copy(), self._delta
+        base.write(directory, _BASE_PREFIX)
+        np.save(directory / _DELETED_FILE, deleted, allow_pickle=False)
+        delta_ids = sorted(delta.term_counts)
+        vocab = sorted(delta.postings)
         term_index = {term: i for i, term in enumerate(vocab)}
-        counts = [self._term_counts[doc_id] for doc_id in doc_ids]
-        np.savez_compressed(
-            directory / _POSTINGS_FILE,
-            ids=np.array(doc_ids, dtype=np.int64),
+        counts = [delta.term_counts[doc_id] for doc_id in delta_ids]
+        np.savez(
+            directory / _DELTA_FILE,
+            ids=np.array(delta_ids, dtype=np.int64),
             indptr=np.cumsum([0] + [len(c) for c in counts], dtype=np.int64),
             terms=np.array([term_index[t] for c in counts for t in c], dtype=np.int32),
             tfs=np.array([n for c in counts for n in c.values()], dtype=np.int32),
         )
-        (directory / _VOCAB_FILE).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        (directory / _DELTA_VOCAB_FILE).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        live_ids = np.concatenate([base.ids[~deleted], np.array(delta_ids, dtype=np.int64)])
         meta = {
-            "count": len(doc_ids),
+            "format": FORMAT,
+            "count": len(live_ids),
             "analyzer_version": self.analyzer.version,
-            "ids_sha256": ids_checksum(doc_ids),
+            "ids_sha256": _sorted_checksum(live_ids),
             "k1": self.k1,
             "b": self.b,
+            "base": base.name,
+            "base_count": len(base),
+            "delta_count": len(delta_ids),
         }
         (directory / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        if not isinstance(base.ids, np.memmap) and self._base is base:
+            # Same content, mapped: the copy a merge built in memory is given back.
+            self._base = BaseSegment.open(directory, _BASE_PREFIX, base.name)
 
     @classmethod
     def load(
@@ -138,12 +208,16 @@ class LexicalIndex:
         analyzer: Analyzer = DEFAULT_ANALYZER,
         expected_ids: Collection[int] | None = None,
     ) -> LexicalIndex:
-        """Read an index saved by `save`; refuse it if built by another analyzer or for other ids."""
+        """Map an index saved by `save`; refuse it if built by another analyzer or for other ids."""
         try:
             meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-            vocab = json.loads((directory / _VOCAB_FILE).read_text(encoding="utf-8"))
-            arrays = np.load(directory / _POSTINGS_FILE)
-            doc_ids, indptr, terms, tfs = (arrays[k] for k in ("ids", "indptr", "terms", "tfs"))
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"format {meta.get('format')!r}, code reads {FORMAT}")
+            base = BaseSegment.open(directory, _BASE_PREFIX, meta["base"])
+            deleted = np.load(directory / _DELETED_FILE)
+            vocab = json.loads((directory / _DELTA_VOCAB_FILE).read_text(encoding="utf-8"))
+            with np.load(directory / _DELTA_FILE) as arrays:
+                delta_ids, indptr, terms, tfs = (arrays[k] for k in ("ids", "indptr", "terms", "tfs"))
         except (OSError, ValueError, KeyError) as error:
             raise IndexStoreError(f"cannot read lexical index in {directory}: {error}") from error
         if meta["analyzer_version"] != analyzer.version:
@@ -151,60 +225,62 @@ class LexicalIndex:
                 f"lexical index built with analyzer {meta['analyzer_version']!r}, "
                 f"code has {analyzer.version!r}"
             )
-        checksum = ids_checksum(int(i) for i in doc_ids)
-        if checksum != meta["ids_sha256"] or len(doc_ids) != meta["count"]:
+        if len(deleted) != len(base) or deleted.dtype != np.bool_:
+            raise IndexMismatchError(f"lexical index files in {directory} do not match their metadata")
+        live_ids = np.concatenate([base.ids[~deleted], delta_ids])
+        checksum = _sorted_checksum(live_ids)
+        if checksum != meta["ids_sha256"] or len(live_ids) != meta["count"]:
             raise IndexMismatchError(f"lexical index files in {directory} do not match their metadata")
         if expected_ids is not None and ids_checksum(expected_ids) != checksum:
             raise IndexMismatchError("lexical index covers different ids than expected")
         index = cls(k1=meta["k1"], b=meta["b"], analyzer=analyzer)
-        for row, doc_id in enumerate(doc_ids):
-            start, end = indptr[row], indptr[row + 1]
-            counts = Counter(
-                {vocab[t]: int(n) for t, n in zip(terms[start:end], tfs[start:end], strict=True)}
+        index._use_base(base, deleted)
+        # The delta is small (merges keep it so); the base is not read here.
+        terms_list, tfs_list, bounds = terms.tolist(), tfs.tolist(), indptr.tolist()
+        for row, doc_id in enumerate(delta_ids.tolist()):
+            start, end = bounds[row], bounds[row + 1]
+            index._delta.put(
+                doc_id,
+                Counter(
+                    dict(zip((vocab[t] for t in terms_list[start:end]), tfs_list[start:end], strict=True))
+                ),
             )
-            index._put(int(doc_id), counts)
         return index
 
-    def _put(self, doc_id: int, counts: Counter[str]) -> None:
-        if doc_id in self._slot_of:
-            self._remove(doc_id)
-        slot = self._free_slots.pop() if self._free_slots else self._grow()
-        self._slot_of[doc_id] = slot
-        self._id_of_slot[slot] = doc_id
-        length = sum(counts.values())
-        self._length_of_slot[slot] = length
-        self._total_length += length
-        self._term_counts[doc_id] = counts
-        for term, tf in counts.items():
-            self._postings.setdefault(term, {})[slot] = tf
-            self._posting_arrays.pop(term, None)
+    def _use_base(self, base: BaseSegment, deleted: np.ndarray | None) -> None:
+        self._base = base
+        self._deleted = np.zeros(len(base), dtype=bool) if deleted is None else np.array(deleted, dtype=bool)
+        gone = np.flatnonzero(self._deleted)
+        self._deleted_count = len(gone)
+        self._deleted_length = int(base.lengths[gone].sum(dtype=np.int64))
+        # Per base term, how many deleted documents hold it: subtracted from the base's df.
+        self._deleted_df = base.term_counts(gone).astype(np.int64)
 
-    def _remove(self, doc_id: int) -> None:
-        slot = self._slot_of.pop(doc_id)
-        for term in self._term_counts.pop(doc_id):
-            postings = self._postings[term]
-            del postings[slot]
-            if not postings:
-                del self._postings[term]
-            self._posting_arrays.pop(term, None)
-        self._total_length -= int(self._length_of_slot[slot])
-        self._length_of_slot[slot] = 0
-        self._id_of_slot[slot] = -1
-        self._free_slots.append(slot)
+    def _base_slot(self, doc_id: int) -> int | None:
+        slot = int(self._base.slots_of(np.array([doc_id], dtype=np.int64))[0])
+        return None if slot < 0 or self._deleted[slot] else slot
 
-    def _grow(self) -> int:
-        slot = len(self._slot_of) + len(self._free_slots)
-        if slot == len(self._id_of_slot):
-            capacity = max(64, 2 * slot)
-            self._id_of_slot = np.resize(self._id_of_slot, capacity)
-            self._length_of_slot = np.resize(self._length_of_slot, capacity)
-            self._length_of_slot[slot:] = 0
-        return slot
+    def _discard_from_base(self, doc_id: int) -> None:
+        slot = self._base_slot(doc_id)
+        if slot is None:
+            return
+        start, end = self._base.doc_offsets[slot], self._base.doc_offsets[slot + 1]
+        self._deleted_df[self._base.doc_terms[start:end]] += 1
+        self._deleted[slot] = True
+        self._deleted_count += 1
+        self._deleted_length += int(self._base.lengths[slot])
 
-    def _arrays(self, term: str) -> tuple[np.ndarray, np.ndarray]:
-        if term not in self._posting_arrays:
-            postings = self._postings[term]
-            slots = np.fromiter(postings.keys(), dtype=np.int64, count=len(postings))
-            tfs = np.fromiter(postings.values(), dtype=np.float64, count=len(postings))
-            self._posting_arrays[term] = (slots, tfs)
-        return self._posting_arrays[term]
+    def _frequency(self, term: str) -> tuple[int | None, int]:
+        """(index of `term` in the base or None, its document frequency over every live document)."""
+        index = self._base.term_index(term)
+        base_df = 0 if index is None else self._base.document_frequency(index) - int(self._deleted_df[index])
+        return index, base_df + len(self._delta.postings.get(term, ()))
+
+    def _allowed_slots(self, allowed_ids: Collection[int], size: int) -> np.ndarray:
+        mask = np.zeros(size, dtype=bool)
+        requested = np.fromiter(allowed_ids, dtype=np.int64, count=len(allowed_ids))
+        slots = self._base.slots_of(requested)
+        mask[slots[slots >= 0]] = True
+        delta = self._delta.slot_of
+        mask[[len(self._base) + delta[i] for i in allowed_ids if i in delta]] = True
+        return mask

@@ -1,0 +1,269 @@
+"""The immutable base segment of the lexical index: CSR arrays saved as plain .npy files and memory-mapped.
+
+A base holds both directions: term -> (slots, tfs) to score, and slot -> (terms, tfs) to undo the
+document frequencies of a document deleted after the base was written. Slots are the documents in id
+order, so an id is found by binary search and no per-document Python object is needed; terms are
+sorted by their UTF-8 bytes and found by binary search in the mapped vocabulary, so no dict of the
+vocabulary is held either.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import uuid
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+_ARRAYS = (
+    "ids",  # int64, per slot, ascending
+    "lengths",  # int32, tokens per slot
+    "vocab_bytes",  # uint8, the sorted terms' UTF-8 bytes end to end
+    "vocab_offsets",  # int64, V + 1
+    "term_offsets",  # int64, V + 1, into post_slots / post_tfs
+    "post_slots",  # int32, ascending within a term
+    "post_tfs",  # int32
+    "doc_offsets",  # int64, n + 1, into doc_terms / doc_tfs
+    "doc_terms",  # int32
+    "doc_tfs",  # int32
+)
+
+
+def rows(offsets: np.ndarray, selected: np.ndarray) -> np.ndarray:
+    """Positions in a CSR data array of the entries of rows `selected`, row after row."""
+    starts = np.asarray(offsets[selected], dtype=np.int64)
+    sizes = np.asarray(offsets[selected + 1], dtype=np.int64) - starts
+    if not len(sizes):
+        return np.zeros(0, dtype=np.int64)
+    shifts = np.repeat(starts - np.cumsum(sizes) + sizes, sizes)
+    return shifts + np.arange(int(sizes.sum()), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class BaseSegment:
+    """Documents as they were at the last merge; never modified, only replaced by a merge."""
+
+    ids: np.ndarray
+    lengths: np.ndarray
+    vocab_bytes: np.ndarray
+    vocab_offsets: np.ndarray
+    term_offsets: np.ndarray
+    post_slots: np.ndarray
+    post_tfs: np.ndarray
+    doc_offsets: np.ndarray
+    doc_terms: np.ndarray
+    doc_tfs: np.ndarray
+    # Names the files, so a later save finds and hard-links them instead of writing them again.
+    name: str
+    total_length: int
+
+    @classmethod
+    def empty(cls) -> BaseSegment:
+        return cls.from_forward(
+            ids=np.zeros(0, dtype=np.int64),
+            lengths=np.zeros(0, dtype=np.int32),
+            vocab=[],
+            doc_offsets=np.zeros(1, dtype=np.int64),
+            doc_terms=np.zeros(0, dtype=np.int32),
+            doc_tfs=np.zeros(0, dtype=np.int32),
+        )
+
+    @classmethod
+    def from_forward(
+        cls,
+        *,
+        ids: np.ndarray,
+        lengths: np.ndarray,
+        vocab: Sequence[bytes],
+        doc_offsets: np.ndarray,
+        doc_terms: np.ndarray,
+        doc_tfs: np.ndarray,
+    ) -> BaseSegment:
+        """Build the postings from documents given in ascending id order over a sorted vocabulary."""
+        # The transpose of the documents' term matrix is the postings, each term's slots ascending
+        # (scipy's counting transpose: ten times numpy's stable argsort).
+        postings = sparse.csr_matrix(
+            (doc_tfs, doc_terms, doc_offsets), shape=(len(ids), len(vocab)), copy=False
+        ).tocsc()
+        return cls(
+            ids=ids,
+            lengths=lengths,
+            vocab_bytes=np.frombuffer(b"".join(vocab), dtype=np.uint8),
+            vocab_offsets=np.cumsum([0, *map(len, vocab)], dtype=np.int64),
+            term_offsets=postings.indptr.astype(np.int64),
+            post_slots=postings.indices.astype(np.int32),
+            post_tfs=postings.data.astype(np.int32),
+            doc_offsets=doc_offsets,
+            doc_terms=doc_terms,
+            doc_tfs=doc_tfs,
+            name=uuid.uuid4().hex,
+            total_length=int(lengths.sum(dtype=np.int64)),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self.vocab_offsets) - 1
+
+    @cached_property
+    def _vocab_views(self) -> tuple[memoryview, np.ndarray]:
+        # Plain views: slicing a np.memmap costs microseconds per slice, a lookup takes ~20.
+        return np.asarray(self.vocab_bytes).data, np.asarray(self.vocab_offsets)
+
+    def term_bytes(self, index: int) -> bytes:
+        blob, offsets = self._vocab_views
+        return blob[offsets[index] : offsets[index + 1]].tobytes()
+
+    def vocabulary(self) -> list[bytes]:
+        """Every term, in order (a merge needs them; searches look terms up one by one)."""
+        blob = self.vocab_bytes.tobytes()
+        offsets = self.vocab_offsets.tolist()
+        return [blob[start:end] for start, end in itertools.pairwise(offsets)]
+
+    def term_index(self, term: str) -> int | None:
+        key = term.encode("utf-8")
+        low, high = 0, self.vocabulary_size
+        while low < high:
+            middle = (low + high) // 2
+            if self.term_bytes(middle) < key:
+                low = middle + 1
+            else:
+                high = middle
+        return low if low < self.vocabulary_size and self.term_bytes(low) == key else None
+
+    def document_frequency(self, index: int) -> int:
+        return int(self.term_offsets[index + 1] - self.term_offsets[index])
+
+    def postings(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        start, end = self.term_offsets[index], self.term_offsets[index + 1]
+        return self.post_slots[start:end], self.post_tfs[start:end]
+
+    def slots_of(self, doc_ids: np.ndarray) -> np.ndarray:
+        """Slot of each id, -1 for ids not in the base."""
+        positions = np.searchsorted(self.ids, doc_ids)
+        found = positions < len(self.ids)
+        found[found] = self.ids[positions[found]] == doc_ids[found]
+        return np.where(found, positions, -1)
+
+    def term_counts(self, slots: np.ndarray) -> np.ndarray:
+        """How many of the documents in `slots` contain each term (length V)."""
+        return np.bincount(self.doc_terms[rows(self.doc_offsets, slots)], minlength=self.vocabulary_size)
+
+    # --- files -------------------------------------------------------------------------------
+
+    def write(self, directory: Path, prefix: str) -> None:
+        """Write the arrays uncompressed (so they can be mapped), or hard-link them from the generation
+        directory beside `directory` that already holds this base: the base never changes, and saves
+        come every few seconds."""
+        for array_name in _ARRAYS:
+            target = directory / self._file(prefix, array_name)
+            # Not from a hidden (temporary, maybe half-written) directory.
+            sources = directory.parent.glob(f"[!.]*/{target.name}")
+            source = next((path for path in sources if path.parent != directory), None)
+            if source is not None:
+                try:
+                    os.link(source, target)
+                    continue
+                except OSError:
+                    shutil.copyfile(source, target)
+                    continue
+            np.save(target, np.ascontiguousarray(getattr(self, array_name)), allow_pickle=False)
+
+    @classmethod
+    def open(cls, directory: Path, prefix: str, name: str) -> BaseSegment:
+        """Map the arrays read-only; pages are read when a search touches them."""
+        arrays = {
+            array_name: np.load(directory / f"{prefix}-{name}-{array_name}.npy", mmap_mode="r")
+            for array_name in _ARRAYS
+        }
+        if len(arrays["ids"]) + 1 != len(arrays["doc_offsets"]) or len(arrays["vocab_offsets"]) != len(
+            arrays["term_offsets"]
+        ):
+            raise ValueError(f"lexical base {name} has arrays of inconsistent sizes")
+        return cls(**arrays, name=name, total_length=int(arrays["lengths"].sum(dtype=np.int64)))
+
+    def _file(self, prefix: str, array_name: str) -> str:
+        return f"{prefix}-{self.name}-{array_name}.npy"
+
+
+def merge(base: BaseSegment, deleted: np.ndarray, additions: Mapping[int, Counter[str]]) -> BaseSegment:
+    """A new base holding the base's documents not `deleted` and `additions` (id -> term counts).
+
+    Reads its arguments only, so searches can go on over them meanwhile; terms left in no document
+    are dropped.
+    """
+    vocabulary = base.vocabulary()
+    unique_terms: set[str] = set()
+    for counts in additions.values():
+        unique_terms.update(counts)
+    # Code point order is UTF-8 byte order, the vocabulary's.
+    added_terms = sorted(unique_terms)
+    encoded = [term.encode("utf-8") for term in added_terms]
+    positions = [bisect_left(vocabulary, term) for term in encoded]
+    known = [p < len(vocabulary) and vocabulary[p] == t for p, t in zip(positions, encoded, strict=True)]
+    new_terms = [t for t, is_known in zip(encoded, known, strict=True) if not is_known]
+    insert_at = np.array([p for p, is_known in zip(positions, known, strict=True) if not is_known], np.int64)
+    # Both lists are sorted, so each keeps its order and is shifted by the other's entries before it.
+    old_to_merged = np.arange(len(vocabulary)) + np.searchsorted(
+        insert_at, np.arange(len(vocabulary)), side="right"
+    )
+    new_to_merged = insert_at + np.arange(len(new_terms))
+    merged_vocabulary: list[bytes] = [b""] * (len(vocabulary) + len(new_terms))
+    for index, term in zip(old_to_merged.tolist(), vocabulary, strict=True):
+        merged_vocabulary[index] = term
+    for index, term in zip(new_to_merged.tolist(), new_terms, strict=True):
+        merged_vocabulary[index] = term
+    new_indexes = iter(new_to_merged.tolist())
+    index_of = {
+        term: int(old_to_merged[position]) if is_known else next(new_indexes)
+        for term, position, is_known in zip(added_terms, positions, known, strict=True)
+    }
+
+    keep = np.flatnonzero(~deleted)
+    kept_entries = rows(base.doc_offsets, keep) if len(keep) < len(base) else slice(None)
+    added_ids = sorted(additions)
+    added_rows = [additions[doc_id] for doc_id in added_ids]
+    ids = np.concatenate([base.ids[keep], np.array(added_ids, dtype=np.int64)])
+    sizes = np.concatenate([np.diff(base.doc_offsets)[keep], _ints([len(counts) for counts in added_rows])])
+    terms = np.concatenate(
+        [
+            old_to_merged[base.doc_terms[kept_entries]],
+            _ints([index_of[term] for counts in added_rows for term in counts]),
+        ]
+    ).astype(np.int32)
+    tfs = np.concatenate(
+        [base.doc_tfs[kept_entries], _ints([tf for counts in added_rows for tf in counts.values()])]
+    ).astype(np.int32)
+    lengths = np.concatenate(
+        [base.lengths[keep], _ints([sum(counts.values()) for counts in added_rows])]
+    ).astype(np.int32)
+    offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+        order = np.argsort(ids, kind="stable")
+        entries = rows(offsets, order)
+        ids, lengths, terms, tfs = ids[order], lengths[order], terms[entries], tfs[entries]
+        np.cumsum(sizes[order], out=offsets[1:])
+    used = np.bincount(terms, minlength=len(merged_vocabulary)) > 0
+    if not used.all():
+        terms = (np.cumsum(used) - 1)[terms].astype(np.int32)
+        merged_vocabulary = [
+            term for term, is_used in zip(merged_vocabulary, used.tolist(), strict=True) if is_used
+        ]
+    return BaseSegment.from_forward(
+        ids=ids, lengths=lengths, vocab=merged_vocabulary, doc_offsets=offsets, doc_terms=terms, doc_tfs=tfs
+    )
+
+
+def _ints(values: list[int]) -> np.ndarray:
+    return np.array(values, dtype=np.int64)
