@@ -16,6 +16,7 @@ from core.settings import Settings
 from indexes.documents import IndexDocument
 from indexes.encoder import Encoder
 from indexes.errors import IndexStoreError
+from indexes.languages import LanguageCentroids
 from indexes.lexical import LexicalIndex
 from indexes.storage import current_generation, write_generation
 from indexes.text import text_language
@@ -30,10 +31,18 @@ Hits = list[tuple[int, float]]
 INFORMATIVE_SHARE = 0.2
 INFORMATIVE_MIN_LISTINGS = 20
 SENTENCE_CACHE_SIZE = 20_000
+# Documents applied per hold of the read lock: a bulk change (an import) reaches searches in steps, each
+# short enough (HNSW inserts, BM25 analysis) that no search waits long for it.
+SWAP_CHUNK = 64
 
 
 class ListingIndex:
-    """Both retrievers over one kind of listing (offers or needs), kept consistent under one lock.
+    """Both retrievers over one kind of listing (offers or needs), kept consistent with each other.
+
+    Two locks keep maintenance off the read path: `_writer` runs one mutation, save, compaction, load
+    or clear at a time; `_lock` (the read lock) is taken by searches and, briefly, by a mutation
+    swapping its result in. A save or compaction holds only `_writer`: it just reads the indexes, as
+    searches do, and nothing can change them meanwhile.
 
     Saved as one generation directory, so a crash leaves either the previous or the new
     pair of indexes on disk, never a mix; the fingerprints saved beside them tell which
@@ -46,6 +55,7 @@ class ListingIndex:
         self.encoder = encoder
         self.settings = settings
         self._lock = threading.RLock()
+        self._writer = threading.RLock()
         self.vectors = self._empty_vectors()
         self.lexical = LexicalIndex()
         self.fingerprints: dict[int, str] = {}
@@ -90,27 +100,36 @@ class ListingIndex:
         languages = LanguageCentroids(self.encoder.dimension)
         for doc_id, language in language_of.items():
             languages.add(doc_id, language, vectors.vector(doc_id))
-        with self._lock:
+        with self._writer, self._lock:
             self.vectors, self.lexical, self.fingerprints = vectors, lexical, fingerprints
             self.languages = languages
         return True
 
     def save(self) -> Path:
-        """Write both indexes and the fingerprints as a new generation, atomically."""
-        with self._lock:
-            fingerprints = dict(self.fingerprints)
-            language_of = dict(self.languages.language_of)
+        """Write both indexes and the fingerprints as a new generation, atomically, while searches go on."""
+        with self._writer:
+            if self.vectors.tombstones and self.vectors.kind == "flat":
+                self.compact()  # cheap for a flat index, and the saved one then holds no dead rows
+            vectors, lexical = self.vectors, self.lexical
 
             def writer(directory: Path) -> None:
-                self.vectors.save(directory)
-                self.lexical.save(directory)
-                (directory / FINGERPRINTS_FILE).write_text(json.dumps(fingerprints))
-                (directory / LANGUAGES_FILE).write_text(json.dumps(language_of))
+                vectors.save(directory)
+                lexical.save(directory)
+                (directory / FINGERPRINTS_FILE).write_text(json.dumps(self.fingerprints))
+                (directory / LANGUAGES_FILE).write_text(json.dumps(self.languages.language_of))
 
             return write_generation(self.root, writer)
 
+    def compact(self) -> None:
+        """Rebuild the vector index without tombstones beside the live one, then swap it in: searches use
+        the old index until the swap and wait only for the swap itself."""
+        with self._writer:
+            compacted = self.vectors.compacted()
+            with self._lock:
+                self.vectors = compacted
+
     def clear(self) -> None:
-        with self._lock:
+        with self._writer, self._lock:
             self.vectors = self._empty_vectors()
             self.lexical = LexicalIndex()
             self.fingerprints = {}
@@ -119,34 +138,43 @@ class ListingIndex:
     # --- updates -----------------------------------------------------------------------------
 
     def upsert(self, documents: Sequence[IndexDocument], *, show_progress: bool = False) -> None:
-        """Encode outside the lock (the slow part), then swap the new entries in under it."""
+        """Encode outside the locks (the slow part), then apply the new entries under the read lock in
+        short steps, and compact the vectors beside the live index if that became due."""
         if not documents:
             return
         texts = [document.text for document in documents]
         vectors = self.encoder.encode_passages(texts, show_progress=show_progress)
-        ids = np.array([document.id for document in documents], dtype=np.int64)
-        with self._lock:
-            for document in documents:
-                self.languages.discard(document.id, self.vectors.vector(document.id))
-            self.vectors.upsert(ids, vectors)
-            # The stored vectors, as a reload will read them back.
-            for document in documents:
-                language = document.language or text_language(document.text)
-                self.languages.add(document.id, language, self.vectors.vector(document.id))
-            self.lexical.upsert(ids.tolist(), texts)
-            self.fingerprints.update({document.id: document.fingerprint for document in documents})
+        with self._writer:
+            for start in range(0, len(documents), SWAP_CHUNK):
+                chunk = documents[start : start + SWAP_CHUNK]
+                ids = np.array([document.id for document in chunk], dtype=np.int64)
+                with self._lock:
+                    for document in chunk:
+                        self.languages.discard(document.id, self.vectors.vector(document.id))
+                    self.vectors.upsert(ids, vectors[start : start + SWAP_CHUNK])
+                    # The stored vectors, as a reload will read them back.
+                    for document in chunk:
+                        language = document.language or text_language(document.text)
+                        self.languages.add(document.id, language, self.vectors.vector(document.id))
+                    self.lexical.upsert(ids.tolist(), texts[start : start + SWAP_CHUNK])
+                    self.fingerprints.update({document.id: document.fingerprint for document in chunk})
+            if self.vectors.needs_compaction:
+                self.compact()
 
     def delete(self, ids: Iterable[int]) -> None:
-        present = [doc_id for doc_id in ids if doc_id in self.fingerprints]
-        if not present:
-            return
-        with self._lock:
-            for doc_id in present:
-                self.languages.discard(doc_id, self.vectors.vector(doc_id))
-            self.vectors.delete(np.array(present, dtype=np.int64))
-            self.lexical.delete(present)
-            for doc_id in present:
-                self.fingerprints.pop(doc_id, None)
+        with self._writer:
+            present = [doc_id for doc_id in ids if doc_id in self.fingerprints]
+            for start in range(0, len(present), SWAP_CHUNK):
+                chunk = present[start : start + SWAP_CHUNK]
+                with self._lock:
+                    for doc_id in chunk:
+                        self.languages.discard(doc_id, self.vectors.vector(doc_id))
+                    self.vectors.delete(np.array(chunk, dtype=np.int64))
+                    self.lexical.delete(chunk)
+                    for doc_id in chunk:
+                        self.fingerprints.pop(doc_id, None)
+            if present and self.vectors.needs_compaction:
+                self.compact()
 
     def differences(self, store: dict[int, str]) -> tuple[set[int], set[int]]:
         """(ids to (re-)encode, ids to drop) for the index to equal `store`, a map of id to fingerprint."""
@@ -266,63 +294,3 @@ class ListingIndex:
 
     def health(self) -> dict[str, Any]:
         return {"count": len(self), "model": self.encoder.model_name, "vector_index": self.vectors.kind}
-
-
-class LanguageCentroids:
-    """Running mean vector of each language's listings, to take the language out of cosine similarity.
-
-    Multilingual encoders place texts of one language closer to each other than to their translations:
-    a Vietnamese need is nearer to every Vietnamese offer than to the English offer that solves it.
-    Subtracting the query's similarity to a language's mean vector (cos(q, d) - q.mean_L(d)) removes that
-    offset, so listings of both languages compete on meaning (docs/ranking.md, "Cross-language").
-    """
-
-    def __init__(self, dimension: int) -> None:
-        self.dimension = dimension
-        self.language_of: dict[int, str] = {}
-        self._sums: dict[str, np.ndarray] = {}
-        self._counts: dict[str, int] = {}
-
-    def add(self, doc_id: int, language: str, vector: np.ndarray | None) -> None:
-        if vector is None:
-            return
-        self.language_of[doc_id] = language
-        self._sums[language] = self._sums.get(language, np.zeros(self.dimension, dtype=np.float64)) + vector
-        self._counts[language] = self._counts.get(language, 0) + 1
-
-    def discard(self, doc_id: int, vector: np.ndarray | None) -> None:
-        language = self.language_of.pop(doc_id, None)
-        if language is None or vector is None:
-            return
-        self._sums[language] -= vector
-        self._counts[language] -= 1
-        if not self._counts[language]:
-            del self._sums[language], self._counts[language]
-
-    def count(self, language: str) -> int:
-        """How many indexed listings are written in `language`."""
-        return self._counts.get(language, 0)
-
-    def names(self) -> list[str]:
-        """The languages with at least one indexed listing."""
-        return sorted(self._counts)
-
-    def nearest(self, query: np.ndarray) -> str | None:
-        """The language whose mean vector is closest to `query`; None unless two languages are indexed."""
-        if len(self._sums) < 2:
-            return None
-        return max(
-            self._sums, key=lambda language: float(query @ (self._sums[language] / self._counts[language]))
-        )
-
-    def centred(self, query: np.ndarray, hits: Hits) -> Hits:
-        """Hits rescored as cosine minus the query's similarity to the mean of the hit's language."""
-        offsets = {
-            language: float(query @ (total / self._counts[language]))
-            for language, total in self._sums.items()
-        }
-        rescored = [
-            (doc_id, score - offsets.get(self.language_of.get(doc_id, ""), 0.0)) for doc_id, score in hits
-        ]
-        rescored.sort(key=lambda hit: -hit[1])
-        return rescored

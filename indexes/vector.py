@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +20,7 @@ import numpy as np
 
 from indexes.errors import IndexMismatchError, IndexStoreError
 
+log = logging.getLogger(__name__)
 IndexKind = Literal["flat", "hnsw"]
 
 INDEX_FILE = "vectors.faiss"
@@ -42,6 +45,8 @@ META_KEYS = frozenset(
 
 # Past this share of dead labels, searches waste effort on them and memory holds them: rebuild.
 COMPACT_TOMBSTONE_FRACTION = 0.25
+# Vectors reconstructed and added per step of a compaction (50,000 x 384 floats: 73 MiB).
+COMPACT_CHUNK = 50_000
 # A filter this selective is answered by scoring its vectors directly: HNSW would have to walk far
 # through filtered-out nodes to fill a page, while a small dot product is exact and quick.
 EXACT_SUBSET_MAX = 4096
@@ -120,33 +125,62 @@ class VectorIndex:
         first_label = self._index.ntotal
         self._index.add(vector_array)
         self._record_labels(id_array, first_label)
-        if self._kind == "flat" and len(self) > self.exact_search_max:
-            self.compact()
-        else:
-            self._compact_if_wasteful()
 
     def delete(self, ids: Iterable[int]) -> None:
         """Stop returning `ids` from searches; unknown ids are ignored."""
         self._tombstone(self._label_of.pop(int(db_id)) for db_id in ids if int(db_id) in self._label_of)
-        self._compact_if_wasteful()
+
+    @property
+    def needs_compaction(self) -> bool:
+        """Whether `compacted()` is due: too many vectors for exact search, or too many tombstones.
+
+        Updates never compact inline, so the caller can rebuild while searches still use this index.
+        """
+        if self._kind == "flat" and len(self) > self.exact_search_max:
+            return True
+        return self._tombstones > COMPACT_TOMBSTONE_FRACTION * self._index.ntotal
+
+    def compacted(self) -> VectorIndex:
+        """A new index of the live vectors without tombstones (flat or HNSW by their count); self is only
+        read, so searches may go on against it, though no update may run meanwhile."""
+        started = time.monotonic()
+        live_labels = np.flatnonzero(self._id_of_label[: self._index.ntotal] >= 0)
+        copy = VectorIndex(
+            dimension=self.dimension,
+            model_name=self.model_name,
+            exact_search_max=self.exact_search_max,
+            hnsw_m=self.hnsw_m,
+            hnsw_ef_construction=self.hnsw_ef_construction,
+            hnsw_ef_search=self.hnsw_ef_search,
+        )
+        copy._kind = "hnsw" if len(live_labels) > self.exact_search_max else "flat"
+        copy._index = copy._new_index(copy._kind)
+        # In chunks: a reconstructed copy of every vector at once would double the memory of a large
+        # index, and each chunk is a progress report on a rebuild that takes minutes at 10^6.
+        for start in range(0, len(live_labels), COMPACT_CHUNK):
+            labels = live_labels[start : start + COMPACT_CHUNK]
+            copy._index.add(self._index.reconstruct_batch(labels))
+            if len(live_labels) > COMPACT_CHUNK:
+                log.info(
+                    "compacting %s vectors: %d of %d in %.1f s",
+                    copy._kind,
+                    start + len(labels),
+                    len(live_labels),
+                    time.monotonic() - started,
+                )
+        copy._record_labels(self._id_of_label[live_labels], 0)
+        log.info(
+            "compacted %d vectors (%s, %d tombstones dropped) in %.1f s",
+            len(live_labels),
+            copy._kind,
+            self._tombstones,
+            time.monotonic() - started,
+        )
+        return copy
 
     def compact(self) -> None:
-        """Rebuild without tombstones, as flat or HNSW depending on how many vectors are live."""
-        live_labels = np.flatnonzero(self._id_of_label[: self._index.ntotal] >= 0)
-        live_ids = self._id_of_label[live_labels]
-        vectors = (
-            self._index.reconstruct_batch(live_labels)
-            if len(live_labels)
-            else np.empty((0, self.dimension), dtype=np.float32)
-        )
-        self._kind = "hnsw" if len(live_labels) > self.exact_search_max else "flat"
-        self._index = self._new_index(self._kind)
-        self._index.add(vectors)
-        self._label_of = {}
-        self._id_of_label = np.empty(0, dtype=np.int64)
-        self._live_bits = np.empty(0, dtype=np.uint8)
-        self._tombstones = 0
-        self._record_labels(live_ids, 0)
+        """Rebuild in place without tombstones (`compacted()` for a rebuild beside the live index)."""
+        self.__dict__.update(self.compacted().__dict__)
 
     def search(
         self, query_vectors: np.ndarray, k: int, *, allowed_ids: Collection[int] | None = None
@@ -186,9 +220,8 @@ class VectorIndex:
         ]
 
     def save(self, directory: Path) -> None:
-        """Write the FAISS index, the label -> id map and `vector_meta.json` into `directory`."""
-        if self._tombstones and self._kind == "flat":
-            self.compact()
+        """Write the FAISS index, the label -> id map and `vector_meta.json` into `directory`; only reads
+        self, so searches may run meanwhile."""
         directory.mkdir(parents=True, exist_ok=True)
         faiss.write_index(self._index, str(directory / INDEX_FILE))
         np.save(directory / LABELS_FILE, self._id_of_label[: self._index.ntotal])
@@ -288,10 +321,6 @@ class VectorIndex:
             self._id_of_label[label] = -1
             self._live_bits[label >> 3] &= np.uint8(~(1 << (label & 7)) & 0xFF)
             self._tombstones += 1
-
-    def _compact_if_wasteful(self) -> None:
-        if self._tombstones > COMPACT_TOMBSTONE_FRACTION * self._index.ntotal:
-            self.compact()
 
     def _bits_for(self, labels: np.ndarray) -> np.ndarray:
         bits = np.zeros((self._index.ntotal + 7) // 8, dtype=np.uint8)

@@ -35,6 +35,8 @@ def filled_index(count: int, *, exact_search_max: int = 1000) -> tuple[VectorInd
     ids = np.arange(1000, 1000 + count, dtype=np.int64)
     vectors = unit_rows(count, seed=1)
     index.upsert(ids, vectors)
+    if index.needs_compaction:  # past exact_search_max: the HNSW index its owner would build
+        index = index.compacted()
     return index, ids, vectors
 
 
@@ -133,16 +135,36 @@ def test_hnsw_tombstones_are_hidden_then_compacted() -> None:
         assert len(hits) == 10
         assert not {db_id for db_id, _ in hits} & set(ids[:50].tolist())
 
+    assert not index.needs_compaction
     index.delete(ids[60:110].tolist())  # 110 tombstones of 410 labels: past the compaction fraction
+    assert index.needs_compaction
+    assert index.tombstones == 110, "updates never compact inline"
+    index = index.compacted()
     assert index.tombstones == 0
+    assert not index.needs_compaction
     assert len(index) == 300
     assert index.ids() == set(ids[50:60].tolist()) | set(ids[110:].tolist())
     assert index.search(vectors[200][None, :], 1)[0][0][0] == int(ids[200])
 
 
+def test_compacted_is_a_new_index_and_the_old_one_stays_as_it_was() -> None:
+    index, ids, vectors = filled_index(300, exact_search_max=100)
+    index.delete(ids[:100].tolist())
+    before = index.search(vectors[150:160], 5)
+
+    compacted = index.compacted()
+
+    assert (index.tombstones, compacted.tombstones) == (100, 0)
+    assert index.search(vectors[150:160], 5) == before
+    assert compacted.ids() == index.ids() == set(ids[100:].tolist())
+    assert [hits[0][0] for hits in compacted.search(vectors[150:160], 5)] == ids[150:160].tolist()
+
+
 def test_compacting_below_the_threshold_returns_to_exact_search() -> None:
     index, ids, _ = filled_index(150, exact_search_max=100)
     index.delete(ids[:100].tolist())
+    assert index.kind == "hnsw"
+    index.compact()
     assert index.kind == "flat"
     assert len(index) == 50
 

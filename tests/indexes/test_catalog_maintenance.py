@@ -1,0 +1,190 @@
+"""Saves and compactions off the read path: searches answer, correctly, while either is in progress."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import indexes.catalog as catalog
+from core.settings import Settings
+from indexes.catalog import ListingIndex
+from indexes.documents import IndexDocument
+from indexes.encoder import FakeEncoder
+from indexes.vector import VectorIndex
+
+WORDS = [
+    "drone",
+    "sensor",
+    "shrimp",
+    "solar",
+    "robot",
+    "battery",
+    "cassava",
+    "rice",
+    "water",
+    "laser",
+    "textile",
+    "concrete",
+]
+QUERIES = ["solar battery", "shrimp water sensor", "robot laser", "cassava rice drying"]
+# Only a guard against hanging the suite if a search did block; no speed is asserted.
+STUCK = 60.0
+
+
+def documents(count: int, *, seed: int = 7) -> list[IndexDocument]:
+    rng = random.Random(seed)
+    return [IndexDocument(i, " ".join(rng.choices(WORDS, k=12)), language="en") for i in range(1, count + 1)]
+
+
+def make_index(root: Path, **settings: Any) -> ListingIndex:
+    return ListingIndex(
+        kind="offers",
+        root=root,
+        encoder=FakeEncoder(dimension=32),
+        settings=Settings(data_dir=root, **settings),
+    )
+
+
+def answers(index: ListingIndex) -> list[Any]:
+    """Every kind of read a request makes, for comparing two indexes."""
+    return [
+        (
+            [doc_id for doc_id, _ in index.dense_search(query, 10)],
+            index.lexical_search(query, 10),
+            [doc_id for doc_id, _ in index.dense_search(query, 5, allowed_ids=range(1, 30))],
+        )
+        for query in QUERIES
+    ]
+
+
+def searched_from_another_thread(index: ListingIndex) -> list[Any]:
+    result: list[Any] = []
+    reader = threading.Thread(target=lambda: result.append(answers(index)))
+    reader.start()
+    reader.join(STUCK)
+    assert not reader.is_alive(), "the search waited for the maintenance to finish"
+    return result[0]
+
+
+@pytest.fixture
+def paused() -> Iterator[tuple[threading.Event, threading.Event, Callable[[], None]]]:
+    """(started, release, pause): `pause()` signals `started`, then waits until the test sets `release`."""
+    started, release = threading.Event(), threading.Event()
+
+    def pause() -> None:
+        started.set()
+        assert release.wait(STUCK)
+
+    yield started, release, pause
+    release.set()
+
+
+def run_in_background(target: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread
+
+
+def test_searches_answer_during_a_save(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paused: Any) -> None:
+    started, release, pause = paused
+    index = make_index(tmp_path)
+    index.upsert(documents(200))
+    expected = answers(index)
+    real_write = catalog.write_generation
+
+    def blocking_write(root: Path, writer: Callable[[Path], None]) -> Path:
+        def slow_writer(directory: Path) -> None:
+            writer(directory)
+            pause()  # every file written, the generation not yet current
+
+        return real_write(root, slow_writer)
+
+    monkeypatch.setattr(catalog, "write_generation", blocking_write)
+    saver = run_in_background(index.save)
+    assert started.wait(STUCK)
+
+    during = searched_from_another_thread(index)
+
+    assert not release.is_set() and saver.is_alive()
+    assert during == expected
+    release.set()
+    saver.join(STUCK)
+    reloaded = make_index(tmp_path)
+    assert reloaded.load()
+    assert answers(reloaded) == expected
+
+
+@pytest.mark.parametrize(
+    ("count", "first", "deleted", "exact_search_max", "kind"),
+    [
+        (120, 110, 40, 20_000, "flat"),  # a third of the labels become tombstones
+        (150, 90, 0, 100, "hnsw"),  # the last listings take the count past exact search
+    ],
+)
+def test_searches_answer_from_the_old_vectors_during_a_compaction(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    paused: Any,
+    count: int,
+    first: int,
+    deleted: int,
+    exact_search_max: int,
+    kind: str,
+) -> None:
+    started, release, pause = paused
+    docs = documents(count)
+    live = docs[deleted:]
+    index = make_index(tmp_path / "live", exact_search_max=exact_search_max)
+    index.upsert(docs[:first])
+    assert not index.vectors.needs_compaction
+    real_compacted = VectorIndex.compacted
+
+    def blocking_compacted(self: VectorIndex) -> VectorIndex:
+        pause()
+        return real_compacted(self)
+
+    monkeypatch.setattr(VectorIndex, "compacted", blocking_compacted)
+
+    def maintain() -> None:
+        # The last listings arrive, then enough are deleted (if any) for compaction to be due.
+        index.upsert(docs[first:])
+        index.delete([doc.id for doc in docs[:deleted]])
+
+    worker = run_in_background(maintain)
+    assert started.wait(STUCK)
+    monkeypatch.setattr(VectorIndex, "compacted", real_compacted)
+    exact = make_index(tmp_path / "exact", exact_search_max=100_000)
+    exact.upsert(live)
+
+    during = searched_from_another_thread(index)
+
+    assert not release.is_set() and worker.is_alive()
+    assert index.vectors.kind == "flat" and index.vectors.needs_compaction
+    assert during == answers(exact)
+    release.set()
+    worker.join(STUCK)
+    assert index.vectors.kind == kind and index.vectors.tombstones == 0
+    fresh = make_index(tmp_path / "fresh", exact_search_max=exact_search_max)
+    fresh.upsert(live)
+    assert fresh.vectors.kind == kind
+    assert answers(index) == answers(fresh) == answers(exact)
+
+
+def test_a_save_of_a_flat_index_with_tombstones_leaves_searches_unchanged(tmp_path: Path) -> None:
+    index = make_index(tmp_path)
+    docs = documents(40)
+    index.upsert(docs)
+    index.delete([doc.id for doc in docs[:5]])
+    before = answers(index)
+    assert index.vectors.tombstones == 5
+    index.save()
+    assert index.vectors.tombstones == 0
+    assert answers(index) == before
+    reloaded = make_index(tmp_path)
+    assert reloaded.load()
+    assert answers(reloaded) == before
