@@ -33,10 +33,10 @@ from models.listings import (
     Offer,
     changed_listings,
     get_listings,
-    searchable_ids,
     visible_ids,
 )
 from models.matches import Scoring, record_suggestion, withdraw_suggestions
+from models.search_scope import search_scope
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +165,10 @@ class SuggestionWorker:
             if row is None or row.status != ListingStatus.PUBLISHED:
                 withdrawn = withdraw_suggestions(session=session, kind=kind, listing_id=listing_id)
                 return Counter({"withdrawn": withdrawn}) if withdrawn else outcomes
-            # The engine sees every published listing: no id list (searchable_ids gives None for staff).
-            allowed = searchable_ids(session=session, model=other, filters=_PUBLISHED, viewer=ENGINE_VIEWER)
+            # The engine sees every published listing (staff): no id list, nothing hidden.
+            allowed = search_scope(
+                session=session, model=other, filters=_PUBLISHED, viewer=ENGINE_VIEWER
+            ).allowed
             other_kind = "offers" if kind == "needs" else "needs"
             # One technology listed twice (or in two languages) is suggested once per counterpart.
             other_clusters = cluster_map(session=session, kind=other_kind)

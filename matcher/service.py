@@ -157,13 +157,20 @@ class Matcher:
         self.reuse_listing_vectors = reuse_listing_vectors
 
     def retrieve(
-        self, *, kind: str, text: str, allowed_ids: Collection[int] | None, vector: np.ndarray | None = None
+        self,
+        *,
+        kind: str,
+        text: str,
+        allowed_ids: Collection[int] | None,
+        vector: np.ndarray | None = None,
+        extra: int = 0,
     ) -> tuple[Hits, Hits]:
-        """(BM25 hits, dense hits) from the `kind` indexes, restricted to `allowed_ids` inside retrieval."""
+        """(BM25 hits, dense hits) from the `kind` indexes, restricted to `allowed_ids` inside retrieval;
+        `extra` more candidates than usual, for those the caller will drop."""
         if allowed_ids is not None and not allowed_ids:
             return [], []
         index = self.indexes[kind]
-        k = self.candidates if allowed_ids is None else min(self.candidates, len(allowed_ids))
+        k = self.candidates + extra if allowed_ids is None else min(self.candidates, len(allowed_ids))
         lexical = index.lexical_search(text, k, allowed_ids=allowed_ids)
         dense = index.dense_search(text, k, allowed_ids=allowed_ids, vector=vector)
         return lexical, dense
@@ -176,9 +183,18 @@ class Matcher:
         allowed_ids: Collection[int] | None,
         vector: np.ndarray | None = None,
         language: str | None = None,
+        hidden_ids: Collection[int] = frozenset(),
     ) -> list[FusedCandidate]:
-        """Both retrievers' candidates fused into one ranking; `language`: the query's, when declared."""
-        lexical, dense = self.retrieve(kind=kind, text=text, allowed_ids=allowed_ids, vector=vector)
+        """Both retrievers' candidates fused into one ranking; `language`: the query's, when declared;
+        `hidden_ids`: listings never to return (a few, dropped after retrieval rather than passing the
+        indexes every other id)."""
+        extra = min(len(hidden_ids), self.candidates)
+        lexical, dense = self.retrieve(
+            kind=kind, text=text, allowed_ids=allowed_ids, vector=vector, extra=extra
+        )
+        if hidden_ids:
+            lexical = [hit for hit in lexical if hit[0] not in hidden_ids]
+            dense = [hit for hit in dense if hit[0] not in hidden_ids]
         index = self.indexes[kind]
         languages = index.language_of(doc_id for doc_id, _ in [*lexical, *dense])
         query_language = language or (index.query_language(text, vector=vector) if dense else None)
@@ -196,10 +212,11 @@ class Matcher:
         limit: int = 20,
         offset: int = 0,
         clusters: Mapping[int, int] | None = None,
+        hidden_ids: Collection[int] = frozenset(),
     ) -> tuple[list[ScoredListing], int]:
         """A page of free-text results, with the words each matched, and the number of candidates found;
         with `clusters` (listing id -> cluster), each cluster is one hit, its best-ranked member."""
-        fused = self.candidates_for(kind=kind, text=query, allowed_ids=allowed_ids)
+        fused = self.candidates_for(kind=kind, text=query, allowed_ids=allowed_ids, hidden_ids=hidden_ids)
         also: dict[int, tuple[int, ...]] = {}
         if clusters:
             by_id = {candidate.id: candidate for candidate in fused}
@@ -259,10 +276,13 @@ class Matcher:
         k: int = 10,
         now: datetime | None = None,
         clusters: Mapping[int, int] | None = None,
+        hidden_ids: Collection[int] = frozenset(),
     ) -> list[ScoredListing]:
         """Listings of the other side for `listing`: candidates, hard rules, ranker, explanations; with
         `clusters` (listing id -> cluster), the best-scored member of a cluster stands for the others."""
-        pairs = self.candidate_pairs(listing, allowed_ids=allowed_ids, source=source, viewer=viewer, now=now)
+        pairs = self.candidate_pairs(
+            listing, allowed_ids=allowed_ids, source=source, viewer=viewer, now=now, hidden_ids=hidden_ids
+        )
         if not pairs.others:
             return []
         scores = self.ranker.score_pairs(pairs.features)
@@ -302,6 +322,7 @@ class Matcher:
         source: RecordSource,
         viewer: Viewer,
         now: datetime | None = None,
+        hidden_ids: Collection[int] = frozenset(),
     ) -> CandidatePairs:
         """Every candidate of the other side that the hard rules allow, with the ranker's features."""
         is_need = isinstance(listing, NeedRecord)
@@ -312,6 +333,7 @@ class Matcher:
             allowed_ids=allowed_ids,
             vector=self._own_vector(own, listing),
             language=listing.language.value,
+            hidden_ids=hidden_ids,
         )
         ids = [candidate.id for candidate in fused]
         found: Mapping[int, ListingRecord] = source.offers(ids) if is_need else source.needs(ids)

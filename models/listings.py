@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -189,41 +189,6 @@ def visible_ids(
     """Ids of listings matching the filters that the viewer may see: the search's allowed set."""
     query = _filtered(model, filters, viewer).with_only_columns(model.id)
     return set(session.scalars(query))
-
-
-def _only_published(filters: ListingFilters) -> bool:
-    """What the search indexes hold: every published listing (api/indexing.py), no other constraint."""
-    others = replace(filters, statuses=())
-    return tuple(filters.statuses) == (ListingStatus.PUBLISHED,) and all(
-        getattr(others, name) in (None, (), []) for name in (f.name for f in fields(others))
-    )
-
-
-def searchable_ids(
-    *, session: Session, model: type[Offer] | type[Need], filters: ListingFilters, viewer: Viewer
-) -> set[int] | None:
-    """The search's allowed set, or None when it would exclude no indexed listing: then the indexes
-    need no id list, and the request costs what its answer costs rather than the catalogue.
-
-    That holds for published listings without further filters when the viewer may see every published
-    one: always for offers (published offers are public), for needs unless some published need that is
-    not the viewer's own is confidential. Listings the indexes still hold for a moment after they were
-    archived are dropped by the matcher, which checks each result's status.
-    """
-    if _only_published(filters) and (
-        model is Offer or viewer.is_staff or not _hidden_published_needs(session, viewer)
-    ):
-        return None
-    return visible_ids(session=session, model=model, filters=filters, viewer=viewer)
-
-
-def _hidden_published_needs(session: Session, viewer: Viewer) -> bool:
-    hidden = select(Need.id).where(
-        Need.status == ListingStatus.PUBLISHED, Need.confidentiality != Confidentiality.PUBLIC
-    )
-    if viewer.organization_id is not None:
-        hidden = hidden.where(Need.organization_id != viewer.organization_id)
-    return session.scalar(hidden.limit(1)) is not None
 
 
 def changed_listings(*, session: Session, since: datetime) -> list[tuple[str, int]]:

@@ -4,7 +4,7 @@
 
 Builds N published offers in a fresh store (SQLite file by default), then prints medians of:
 the allowed set an anonymous search without facets materialised before (visible_ids) against what it
-asks now (searchable_ids: None, one query of no rows); the transfer-type filter as SQL against the
+asks now (search_scope: no id list, no query); the transfer-type filter as SQL against the
 former loading of full rows filtered in Python (the baseline, re-run here); and a 70,000-id filter.
 """
 
@@ -23,9 +23,10 @@ from core.access import ANONYMOUS
 from core.taxonomy import ListingStatus, OrgKind, Region, TransferType
 from models.base import make_engine, make_session_factory, transaction
 from models.id_sets import id_in
-from models.listings import ListingFilters, Offer, _filtered, searchable_ids, visible_ids
+from models.listings import ListingFilters, Offer, _filtered, visible_ids
 from models.migrate import upgrade
 from models.organizations import create_organization
+from models.search_scope import search_scope
 
 PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
 TYPES = list(TransferType)
@@ -104,7 +105,7 @@ def main() -> None:
                 "anonymous search, no facets: visible_ids (before)": lambda: visible_ids(
                     session=session, model=Offer, filters=PUBLISHED, viewer=ANONYMOUS
                 ),
-                "anonymous search, no facets: searchable_ids (now)": lambda: searchable_ids(
+                "anonymous search, no facets: search_scope (now)": lambda: search_scope(
                     session=session, model=Offer, filters=PUBLISHED, viewer=ANONYMOUS
                 ),
                 "transfer_type: full rows filtered in Python (before)": former_transfer_filter,

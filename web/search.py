@@ -26,6 +26,7 @@ from core.taxonomy import (
 )
 from models.id_sets import id_in
 from models.listings import LISTING_MODELS, ListingFilters, Offer
+from models.search_scope import SearchScope, search_scope
 
 PAGE_SIZE = 20
 MAX_PAGE = 50  # the search reads at most offset 1000, like the API
@@ -159,16 +160,18 @@ def within_price(
     return kept
 
 
-def allowed_ids(*, session: Session, facets: Facets, viewer: Viewer) -> set[int] | None:
-    """The listings the search may show, or None when that is every published one (no id list)."""
-    from models.listings import searchable_ids, visible_ids
+def search_scope_of(*, session: Session, facets: Facets, viewer: Viewer) -> SearchScope:
+    """The listings the floor's search may show: the facets' scope, narrowed by the price range."""
+    from models.listings import visible_ids
 
     model = LISTING_MODELS[facets.kind]
     if facets.price_from is None and facets.price_to is None:
-        return searchable_ids(session=session, model=model, filters=facets.filters, viewer=viewer)
+        return search_scope(session=session, model=model, filters=facets.filters, viewer=viewer)
     ids = visible_ids(session=session, model=model, filters=facets.filters, viewer=viewer)
-    return within_price(
-        session=session, kind=facets.kind, ids=ids, price_from=facets.price_from, price_to=facets.price_to
+    return SearchScope(
+        within_price(
+            session=session, kind=facets.kind, ids=ids, price_from=facets.price_from, price_to=facets.price_to
+        )
     )
 
 

@@ -21,7 +21,8 @@ from core.access import Viewer
 from core.taxonomy import ListingStatus
 from indexes.text import analyze
 from matcher.service import ScoredListing
-from models.listings import LISTING_MODELS, ListingFilters, Need, get_listing, get_listings, searchable_ids
+from models.listings import LISTING_MODELS, ListingFilters, Need, get_listing, get_listings
+from models.search_scope import search_scope
 
 _PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
 
@@ -93,17 +94,18 @@ def add_search_route(router: APIRouter, side: Side) -> None:
             # Only spaces, punctuation or emoji: nothing to look for, so nothing is found.
             return {"items": [], "total": 0, "offset": offset, "limit": limit}
         filters = replace(query.filters, statuses=(ListingStatus.PUBLISHED,))
-        allowed = searchable_ids(
-            session=session, model=LISTING_MODELS[side.kind], filters=filters, viewer=viewer
-        )
+        scope = search_scope(session=session, model=LISTING_MODELS[side.kind], filters=filters, viewer=viewer)
         results, total = matcher.search(
             kind=side.kind,
             query=q,
-            allowed_ids=allowed,
+            allowed_ids=scope.allowed,
+            hidden_ids=scope.hidden,
             source=StoreRecords(session),
             limit=limit,
             offset=offset,
-            clusters=cluster_map(session=session, kind=side.kind, ids=allowed, published_only=allowed is None),
+            clusters=cluster_map(
+                session=session, kind=side.kind, ids=scope.allowed, published_only=scope.allowed is None
+            ),
         )
         return _page(results, side, session, viewer, total=total, offset=offset, limit=limit)
 
@@ -122,16 +124,19 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
         row = get_listing(
             session=session, model=LISTING_MODELS[own.kind], listing_id=listing_id, viewer=viewer
         )
-        allowed = searchable_ids(
+        scope = search_scope(
             session=session, model=LISTING_MODELS[other.kind], filters=_PUBLISHED, viewer=viewer
         )
         results = matcher.match(
             need_record(row) if isinstance(row, Need) else offer_record(row),
-            allowed_ids=allowed,
+            allowed_ids=scope.allowed,
+            hidden_ids=scope.hidden,
             source=StoreRecords(session),
             viewer=viewer,
             k=k,
-            clusters=cluster_map(session=session, kind=other.kind, ids=allowed, published_only=allowed is None),
+            clusters=cluster_map(
+                session=session, kind=other.kind, ids=scope.allowed, published_only=scope.allowed is None
+            ),
         )
         return _page(results, other, session, viewer, total=len(results), offset=0, limit=k)
 

@@ -138,6 +138,24 @@ def test_allowed_ids_are_applied_inside_retrieval() -> None:
     assert matcher.match_need(need=THE_NEED, allowed_offer_ids=set(), source=records, viewer=BROKER) == []
 
 
+def test_hidden_ids_are_dropped_from_the_candidates_and_the_total() -> None:
+    needs = [replace(THE_NEED, id=100 + i, organization_id=20 + i) for i in range(4)]
+    matcher, records = build([offer(id=1)], needs)
+    everything, total = matcher.search(
+        kind="needs", query="drip irrigation", allowed_ids=None, source=records
+    )
+    assert total == 4 and {r.id for r in everything} == {100, 101, 102, 103}
+    shown, total = matcher.search(
+        kind="needs", query="drip irrigation", allowed_ids=None, source=records, hidden_ids={101, 103}
+    )
+    assert total == 2 and {r.id for r in shown} == {100, 102}
+    the_offer = records.offers([1])[1]
+    matched = matcher.match(
+        the_offer, allowed_ids=None, source=records, viewer=BROKER, hidden_ids={100}, now=NOW
+    )
+    assert {r.id for r in matched} == {101, 102, 103}
+
+
 def test_near_miss_is_ranked_below_a_qualifying_offer_and_explained() -> None:
     qualifying = offer(id=1, organization_id=10, trl=6)
     near_miss = offer(id=2, organization_id=11, trl=5)

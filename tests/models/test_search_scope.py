@@ -1,13 +1,15 @@
-"""The search's allowed set: none when it excludes nothing indexed; transfer types filtered in SQL."""
+"""The search's scope: no id list unless a facet narrows it, hidden needs named; transfer types in SQL."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.access import ANONYMOUS, Viewer
 from core.taxonomy import Confidentiality, ListingStatus, OrgKind, Role, TransferType
 from models.base import transaction
-from models.listings import ListingFilters, Need, Offer, list_listings, searchable_ids, visible_ids
+from models.listings import ListingFilters, Need, Offer, list_listings, visible_ids
+from models.search_scope import HIDDEN_MAX, SearchScope, search_scope
 from tests.models.test_matches import make_need, make_offer, org
 
 PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
@@ -20,30 +22,47 @@ def test_no_id_list_when_the_filter_excludes_no_indexed_listing(factory: session
         enterprise = org(session, "ent", OrgKind.ENTERPRISE)
         offer = make_offer(session, institute).id
         make_offer(session, institute, "Draft", status="draft")
-        public_need = make_need(session, enterprise).id
+        make_need(session, enterprise)
     member = Viewer(role=Role.ENTERPRISE_MEMBER, organization_id=enterprise)
     with factory() as session:
+
+        def scope(model: type[Offer] | type[Need], filters: ListingFilters, viewer: Viewer) -> SearchScope:
+            return search_scope(session=session, model=model, filters=filters, viewer=viewer)
+
         for viewer in (ANONYMOUS, member, STAFF):
-            assert searchable_ids(session=session, model=Offer, filters=PUBLISHED, viewer=viewer) is None
-            assert searchable_ids(session=session, model=Need, filters=PUBLISHED, viewer=viewer) is None
+            assert scope(Offer, PUBLISHED, viewer) == SearchScope(None)
+            assert scope(Need, PUBLISHED, viewer) == SearchScope(None)
         # Any facet constrains the set: the id list comes back.
         by_region = ListingFilters(statuses=(ListingStatus.PUBLISHED,), regions=("can_tho",))
-        assert searchable_ids(session=session, model=Offer, filters=by_region, viewer=ANONYMOUS) == {offer}
+        assert scope(Offer, by_region, ANONYMOUS) == SearchScope({offer})
         by_trl = ListingFilters(statuses=(ListingStatus.PUBLISHED,), trl_min=0)
-        assert searchable_ids(session=session, model=Offer, filters=by_trl, viewer=ANONYMOUS) == {offer}
+        assert scope(Offer, by_trl, ANONYMOUS) == SearchScope({offer})
     with transaction(factory) as session:
         secret = make_need(session, enterprise, "Secret", confidentiality=Confidentiality.BROKERS_ONLY).id
     with factory() as session:
-        # A published brokers-only need is indexed but hidden from others: they get the id list.
-        assert searchable_ids(session=session, model=Need, filters=PUBLISHED, viewer=ANONYMOUS) == {
-            public_need
-        }
+        # A published brokers-only need is indexed but hidden from others: named, not every other id.
+        assert scope(Need, PUBLISHED, ANONYMOUS) == SearchScope(None, frozenset({secret}))
         other = Viewer(role=Role.ENTERPRISE_MEMBER, organization_id=institute)
-        assert searchable_ids(session=session, model=Need, filters=PUBLISHED, viewer=other) == {public_need}
+        assert scope(Need, PUBLISHED, other) == SearchScope(None, frozenset({secret}))
         # Its owner and staff see it: nothing is excluded.
-        assert searchable_ids(session=session, model=Need, filters=PUBLISHED, viewer=member) is None
-        assert searchable_ids(session=session, model=Need, filters=PUBLISHED, viewer=STAFF) is None
+        assert scope(Need, PUBLISHED, member) == SearchScope(None)
+        assert scope(Need, PUBLISHED, STAFF) == SearchScope(None)
         assert secret in visible_ids(session=session, model=Need, filters=PUBLISHED, viewer=member)
+
+
+def test_many_hidden_needs_turn_the_scope_into_the_visible_ids(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("models.search_scope.HIDDEN_MAX", 2)
+    with transaction(factory) as session:
+        enterprise = org(session, "ent", OrgKind.ENTERPRISE)
+        public_need = make_need(session, enterprise).id
+        for i in range(3):
+            make_need(session, enterprise, f"Secret {i}", confidentiality=Confidentiality.BROKERS_ONLY)
+    with factory() as session:
+        found = search_scope(session=session, model=Need, filters=PUBLISHED, viewer=ANONYMOUS)
+    assert found == SearchScope({public_need})
+    assert HIDDEN_MAX > 2
 
 
 def test_transfer_types_are_filtered_in_the_database(factory: sessionmaker[Session]) -> None:

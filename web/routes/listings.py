@@ -30,9 +30,9 @@ from models.listings import (
     get_listing,
     get_listings,
     list_listings,
-    searchable_ids,
     update_listing,
 )
+from models.search_scope import search_scope
 from web.forms import SIDES, ListingSide, form_of, posted_form, validate_listing
 from web.i18n import N_
 from web.pages import Page, SignedInDep, add_nav_link, render
@@ -157,7 +157,7 @@ def listing_matches(page: SignedInDep, kind: Kind, listing_id: IdPath, matcher: 
     other = "offers" if kind == "needs" else "needs"
     other_model = LISTING_MODELS[other]
     # None (no id list) when the member may see every published listing of the other side.
-    allowed = searchable_ids(
+    scope = search_scope(
         session=page.db,
         model=other_model,
         filters=ListingFilters(statuses=(ListingStatus.PUBLISHED,)),
@@ -166,7 +166,12 @@ def listing_matches(page: SignedInDep, kind: Kind, listing_id: IdPath, matcher: 
     # Drafts too: a member may want to see what a listing would match before publishing it.
     record = need_record(row) if isinstance(row, Need) else offer_record(row)
     results = matcher.match(
-        record, allowed_ids=allowed, source=StoreRecords(page.db), viewer=page.viewer, k=MATCHES_SHOWN
+        record,
+        allowed_ids=scope.allowed,
+        hidden_ids=scope.hidden,
+        source=StoreRecords(page.db),
+        viewer=page.viewer,
+        k=MATCHES_SHOWN,
     )
     rows = get_listings(session=page.db, model=other_model, ids=[r.id for r in results])
     hits = [{"listing": rows[r.id], "result": r} for r in results if r.id in rows]

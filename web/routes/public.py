@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from api.deps import MatcherDep
 from api.links import cluster_map
@@ -28,10 +28,11 @@ from models.listings import (
     visible_listings,
 )
 from models.organizations import get_organization
+from models.search_scope import SearchScope
 from web.forms import SIDES
 from web.i18n import N_
 from web.pages import Page, PageDep, add_nav_link, render
-from web.search import PAGE_SIZE, Facets, allowed_ids
+from web.search import PAGE_SIZE, Facets, search_scope_of
 
 router = APIRouter()
 
@@ -43,12 +44,14 @@ def _hits(page: Page, facets: Facets, matcher: Any) -> tuple[list[dict[str, Any]
     db, viewer = page.db, page.viewer
     model = LISTING_MODELS[facets.kind]
     offset = (facets.page - 1) * PAGE_SIZE
-    allowed = allowed_ids(session=db, facets=facets, viewer=viewer)
+    scope = search_scope_of(session=db, facets=facets, viewer=viewer)
     if facets.q and analyze(facets.q):
         results, total = matcher.search(
-            kind=facets.kind, query=facets.q, allowed_ids=allowed, source=StoreRecords(db),
-            limit=PAGE_SIZE, offset=offset,
-            clusters=cluster_map(session=db, kind=facets.kind, ids=allowed, published_only=allowed is None),
+            kind=facets.kind, query=facets.q, allowed_ids=scope.allowed, hidden_ids=scope.hidden,
+            source=StoreRecords(db), limit=PAGE_SIZE, offset=offset,
+            clusters=cluster_map(
+                session=db, kind=facets.kind, ids=scope.allowed, published_only=scope.allowed is None
+            ),
         )  # fmt: skip
         rows = get_listings(session=db, model=model, ids=[i for r in results for i in (r.id, *r.also)])
         hits = [
@@ -64,16 +67,18 @@ def _hits(page: Page, facets: Facets, matcher: Any) -> tuple[list[dict[str, Any]
         return hits, total
     if facets.q:
         return [], 0  # only punctuation or emoji: nothing to look for
-    newest, total = _browse(db, model, allowed, offset)
+    newest, total = _browse(db, model, scope, offset)
     return [{"listing": row, "score": None, "terms": [], "also": []} for row in newest], total
 
 
-def _browse(
-    db: Any, model: type[Offer] | type[Need], allowed: set[int] | None, offset: int
-) -> tuple[list[Any], int]:
-    """Listings among `allowed` (None: every published one), newest first (no text query); the page
-    and the count are selected in SQL, so browsing costs a page, not the catalogue."""
-    among = model.status == ListingStatus.PUBLISHED if allowed is None else id_in(model.id, allowed)
+def _browse(db: Any, model: type[Offer] | type[Need], scope: SearchScope, offset: int) -> tuple[list[Any], int]:
+    """The listings of `scope`, newest first (no text query); the page and the count are selected in
+    SQL, so browsing costs a page, not the catalogue."""
+    among: ColumnElement[bool]
+    if scope.allowed is None:
+        among = (model.status == ListingStatus.PUBLISHED) & ~id_in(model.id, scope.hidden)
+    else:
+        among = id_in(model.id, scope.allowed)
     total = db.scalar(select(func.count()).select_from(model).where(among))
     query = select(model.id).where(among).order_by(model.created_at.desc(), model.id.desc())
     chosen = list(db.scalars(query.offset(offset).limit(PAGE_SIZE)))
