@@ -62,11 +62,17 @@ def cluster_map(
     query = select(ListingLink).where(
         ListingLink.kind == kind, ListingLink.status.in_(list(CLUSTERING_STATUSES))
     )
-    if published_only:
-        model = LISTING_MODELS[kind]
-        published = select(model.id).where(model.status == ListingStatus.PUBLISHED)
-        query = query.where(ListingLink.listing_a_id.in_(published), ListingLink.listing_b_id.in_(published))
     links = list(session.scalars(query))
+    if published_only and links:
+        # The publication of the links' ends only: a subquery over every published listing made the
+        # database read the whole catalogue on each search.
+        model = LISTING_MODELS[kind]
+        ends = {end for link in links for end in (link.listing_a_id, link.listing_b_id)}
+        ids = set(
+            session.scalars(
+                select(model.id).where(id_in(model.id, ends), model.status == ListingStatus.PUBLISHED)
+            )
+        )
     if ids is not None:
         allowed = set(ids)
         links = [link for link in links if link.listing_a_id in allowed and link.listing_b_id in allowed]

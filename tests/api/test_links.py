@@ -11,7 +11,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.links import LinkWorker
+from api.links import LinkWorker, cluster_map
 from api.suggestions import SuggestionWorker
 from core.settings import Settings, get_settings
 from core.taxonomy import OrgKind, Region, Role
@@ -289,3 +289,17 @@ def test_the_link_review_endpoints_answer_each_role(client: TestClient, world: W
         headers = world.auth(who) if who else {}
         (shown,) = client.get(f"/api/v1/offers/{first['id']}/links", headers=headers).json()
         assert shown["status"] == "confirmed", who
+
+
+def test_clusters_over_published_listings_leave_out_links_to_a_draft(client: TestClient, world: World) -> None:
+    original, repost = publish_catalogue(client, world)
+    link_worker(client).process([("offers", repost["id"])])
+    factory = runtime_of(client).session_factory
+    with factory() as session:
+        cluster = min(original["id"], repost["id"])
+        expected = {original["id"]: cluster, repost["id"]: cluster}
+        assert cluster_map(session=session, kind="offers", published_only=True) == expected
+    client.patch(f"/api/v1/offers/{repost['id']}", json={"status": "draft"}, headers=world.auth("inst-b"))
+    with factory() as session:
+        assert cluster_map(session=session, kind="offers", published_only=True) == {}
+        assert cluster_map(session=session, kind="offers") == expected
