@@ -7,7 +7,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Select, String, Text, UniqueConstraint, func, or_, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
 
 from core.access import Viewer, can_see
@@ -63,6 +75,9 @@ class ListingColumns:
             UniqueConstraint(
                 "organization_id", "external_ref", name=f"uq_{table}_organization_id_external_ref"
             ),
+            # Lists come newest first: walked in this order, a filtered page stops after its rows
+            # instead of sorting every match (migration 0008).
+            Index(f"ix_{table}_status_created_at", "status", "created_at"),
         )
 
     @declared_attr
@@ -94,8 +109,9 @@ class Need(ListingColumns, Base):
     budget_min: Mapped[int | None] = mapped_column(BigInteger)
     budget_max: Mapped[int | None] = mapped_column(BigInteger)
     deadline: Mapped[date | None] = mapped_column()
+    # Indexed: every needs search by a non-staff viewer looks up the few hidden ones (models/search_scope).
     confidentiality: Mapped[Confidentiality] = mapped_column(
-        enum_column(Confidentiality, 16), default=Confidentiality.PUBLIC
+        enum_column(Confidentiality, 16), default=Confidentiality.PUBLIC, index=True
     )
 
 

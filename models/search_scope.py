@@ -39,8 +39,10 @@ def search_scope(
         return SearchScope(visible_ids(session=session, model=model, filters=filters, viewer=viewer))
     if model is Offer or viewer.is_staff:
         return SearchScope(None)
+    # IN, not !=, so that the confidentiality index finds the few hidden needs among all of them.
+    restricted = [level for level in Confidentiality if level != Confidentiality.PUBLIC]
     hidden = select(Need.id).where(
-        Need.status == ListingStatus.PUBLISHED, Need.confidentiality != Confidentiality.PUBLIC
+        Need.confidentiality.in_(restricted), Need.status == ListingStatus.PUBLISHED
     )
     if viewer.organization_id is not None:
         hidden = hidden.where(Need.organization_id != viewer.organization_id)
