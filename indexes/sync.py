@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 DocumentLoader = Callable[[str, Collection[int] | None], dict[int, IndexDocument]]
 
 
+# Saves are spaced by at least this many times the last save's duration (at most 1/20 of the time).
+SAVE_COST_FACTOR = 20
+
+
 class IndexSync:
     """Applies store changes to the indexes on a background thread and saves them periodically.
 
@@ -45,6 +49,7 @@ class IndexSync:
         )
         self._dirty: set[str] = set()
         self._last_save = time.monotonic()
+        self._next_save = self._last_save + save_interval
         self._listeners: list[Callable[[set[tuple[str, int]]], None]] = []
 
     # --- full checks -------------------------------------------------------------------------
@@ -130,13 +135,16 @@ class IndexSync:
         self.saves = True
 
     def _save(self, *, force: bool = False) -> None:
-        if (
-            not self.saves
-            or not self._dirty
-            or (not force and time.monotonic() - self._last_save < self.save_interval)
-        ):
+        if not self.saves or not self._dirty or (not force and time.monotonic() < self._next_save):
             return
+        started = time.monotonic()
         for kind in sorted(self._dirty):
             self.indexes[kind].save()
         self._dirty.clear()
         self._last_save = time.monotonic()
+        # A save writes the whole index (a second at 10^5 listings) and changes wait meanwhile; saving
+        # only shortens the next start (reconcile redoes what a crash lost), so its share of the
+        # worker's time is bounded by spacing saves by a multiple of what the last one took.
+        self._next_save = self._last_save + max(
+            self.save_interval, SAVE_COST_FACTOR * (self._last_save - started)
+        )

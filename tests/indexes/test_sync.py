@@ -18,7 +18,7 @@ from indexes.catalog import ListingIndex
 from indexes.documents import IndexDocument
 from indexes.encoder import FakeEncoder
 from indexes.storage import current_generation
-from indexes.sync import IndexSync
+from indexes.sync import SAVE_COST_FACTOR, IndexSync
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,6 +79,38 @@ def test_changes_are_searchable_within_a_second_and_saved(tmp_path: Path) -> Non
         sync.close()
     reloaded = make_sync(tmp_path, store).indexes["offers"]
     assert reloaded.load() and len(reloaded) == 0
+
+
+def test_saves_are_spaced_by_a_multiple_of_what_the_last_one_took(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("indexes.sync.time.monotonic", lambda: clock[0])
+    sync = make_sync(tmp_path, FakeStore())
+    saved: list[float] = []
+
+    def save_taking_a_second() -> Path:
+        saved.append(clock[0])
+        clock[0] += 1.0
+        return tmp_path
+
+    monkeypatch.setattr(sync.indexes["offers"], "save", save_taking_a_second)
+
+    def change_then_tick(after: float) -> None:
+        clock[0] += after
+        sync._dirty.add("offers")
+        sync._save()
+
+    change_then_tick(0.1)
+    assert saved == [1000.1]
+    # Past save_interval (0.05 s), yet within SAVE_COST_FACTOR x 1 s of the last save: not yet.
+    change_then_tick(SAVE_COST_FACTOR - 1)
+    assert len(saved) == 1
+    change_then_tick(1.5)
+    assert len(saved) == 2
+    sync._dirty.add("offers")
+    sync._save(force=True)  # closing saves what is dirty whenever the last save was
+    assert len(saved) == 3 and not sync._dirty
 
 
 REINDEX_CHILD = """
