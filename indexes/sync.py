@@ -63,11 +63,16 @@ class IndexSync:
             stale, extra = index.differences({doc_id: doc.fingerprint for doc_id, doc in documents.items()})
             index.delete(extra)
             ordered = [documents[doc_id] for doc_id in sorted(stale)]
+            next_save = time.monotonic()
             for start in range(0, len(ordered), self.checkpoint_every):
-                # Saving between chunks bounds the work a crash can cost on a large rebuild.
                 index.upsert(ordered[start : start + self.checkpoint_every], show_progress=show_progress)
-                index.save()
-            if extra and not stale:
+                # Saving between chunks bounds the work a crash can cost on a large rebuild; spaced like
+                # the worker's saves, since each writes the whole (growing) index.
+                if time.monotonic() >= next_save and start + self.checkpoint_every < len(ordered):
+                    started = time.monotonic()
+                    index.save()
+                    next_save = self._spaced(started, time.monotonic())
+            if stale or extra:
                 index.save()
             report[kind] = (len(stale), len(extra))
             changed |= {(kind, doc_id) for doc_id in stale | extra}
@@ -142,9 +147,13 @@ class IndexSync:
             self.indexes[kind].save()
         self._dirty.clear()
         self._last_save = time.monotonic()
-        # A save writes the whole index (a second at 10^5 listings) and changes wait meanwhile; saving
-        # only shortens the next start (reconcile redoes what a crash lost), so its share of the
-        # worker's time is bounded by spacing saves by a multiple of what the last one took.
-        self._next_save = self._last_save + max(
-            self.save_interval, SAVE_COST_FACTOR * (self._last_save - started)
-        )
+        self._next_save = self._spaced(started, self._last_save)
+
+    def _spaced(self, started: float, finished: float) -> float:
+        """When the next save is due after one that ran from `started` to `finished`.
+
+        A save writes the whole index (a second at 10^5 listings) and changes wait meanwhile; saving
+        only shortens the next start (reconcile redoes what a crash lost), so its share of the
+        worker's time is bounded by spacing saves by a multiple of what the last one took.
+        """
+        return finished + max(self.save_interval, SAVE_COST_FACTOR * (finished - started))

@@ -113,6 +113,36 @@ def test_saves_are_spaced_by_a_multiple_of_what_the_last_one_took(
     assert len(saved) == 3 and not sync._dirty
 
 
+def test_a_long_reconcile_saves_between_chunks_only_as_often_as_saves_are_cheap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("indexes.sync.time.monotonic", lambda: clock[0])
+    store = FakeStore()
+    store.docs = {i: f"listing number {i} about drones" for i in range(1, 201)}
+    sync = make_sync(tmp_path, store)
+    sync.checkpoint_every = 10
+    index = sync.indexes["offers"]
+    saved_sizes: list[int] = []
+    upsert = index.upsert
+
+    def upsert_taking_two_seconds(documents: list[IndexDocument], **kwargs: bool) -> None:
+        upsert(documents, **kwargs)
+        clock[0] += 2.0
+
+    def save_taking_a_second() -> Path:
+        saved_sizes.append(len(index))
+        clock[0] += 1.0
+        return tmp_path
+
+    monkeypatch.setattr(index, "upsert", upsert_taking_two_seconds)
+    monkeypatch.setattr(index, "save", save_taking_a_second)
+    assert sync.reconcile() == {"offers": (200, 0)}
+    # Twenty chunks of 2 s each: a 1 s save is followed by 20 s without one (not one per chunk, which
+    # would write the growing index twenty times); the end is always saved.
+    assert saved_sizes == [10, 110, 200]
+
+
 REINDEX_CHILD = """
 import sys
 from core.settings import Settings
