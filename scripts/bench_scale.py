@@ -229,6 +229,12 @@ def main() -> None:
         "--api-workers", type=int, default=1, help="API processes (techmatch serve --workers)"
     )
     parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=3600,
+        help="seconds to wait for the server to index the catalogue and answer",
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         default=None,
@@ -269,7 +275,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            wait_until_ready(base, server)
+            wait_until_ready(base, server, timeout=args.ready_timeout)
             ready = time.perf_counter() - started
             results, visible = Results(), list[float]()
             elapsed, probed = asyncio.run(drive(base, args, results, visible))
