@@ -15,6 +15,7 @@ from api.indexing import build_index_sync
 from api.leadership import Leadership
 from api.links import LinkWorker
 from api.rate_limits import RateLimits
+from api.record_cache import RecordCache
 from api.routes import broker, event_meetings, events, health, links, matching, organizations
 from api.routes.listings import NEEDS, OFFERS, listing_router
 from api.runtime import Runtime
@@ -64,7 +65,11 @@ def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime
         index_sync=index_sync,
         matcher=matcher,
         leadership=leadership,
+        records=RecordCache(capacity=settings.record_cache_size),
     )
+    # Dropped at this process's commits at once, and as the index learns of other workers' changes.
+    change_feed.subscribe(runtime.records.discard)
+    index_sync.on_applied(runtime.records.discard)
     reconciled_from = utcnow()
     if leads:
         start_background_workers(runtime)

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api.records import StoreRecords
 from api.runtime import Runtime
 from core.access import ANONYMOUS, Viewer
 from core.taxonomy import Role
@@ -38,6 +39,14 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_records(runtime: RuntimeDep, session: SessionDep) -> StoreRecords:
+    """The matcher's records, read through the process's record cache."""
+    return StoreRecords(session, cache=runtime.records)
+
+
+RecordsDep = Annotated[StoreRecords, Depends(get_records)]
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer tm_...`")
 

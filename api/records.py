@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.records import NeedRecord, OfferRecord
+from api.record_cache import RecordCache
+from matcher.records import ListingRecord, NeedRecord, OfferRecord
 from models.id_sets import id_in
 from models.listings import Need, Offer
 
@@ -79,19 +80,33 @@ def need_record(row: Any) -> NeedRecord:
 
 
 class StoreRecords:
-    """The matcher's RecordSource over one database session.
+    """The matcher's RecordSource over one database session, through the process's record cache if given.
 
-    Reads plain columns, not ORM objects: a match reads its ~200 candidates on every request, and
+    Reads plain columns, not ORM instances: a match reads its ~200 candidates on every request, and
     building mapped instances (with the owner joined in) cost more than the ranking itself.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, cache: RecordCache | None = None) -> None:
         self.session = session
+        self.cache = cache
 
     def offers(self, ids: Collection[int]) -> Mapping[int, OfferRecord]:
-        return {row.id: offer_record(row) for row in self._rows(Offer, OFFER_FIELDS, ids)}
+        return self._read("offers", ids, self._offers)  # type: ignore[return-value]
 
     def needs(self, ids: Collection[int]) -> Mapping[int, NeedRecord]:
+        return self._read("needs", ids, self._needs)  # type: ignore[return-value]
+
+    def _read(
+        self, kind: str, ids: Collection[int], load: Callable[[list[int]], Mapping[int, ListingRecord]]
+    ) -> Mapping[int, ListingRecord]:
+        if self.cache is None:
+            return load(list(ids))
+        return self.cache.read(kind, ids, load)
+
+    def _offers(self, ids: list[int]) -> dict[int, ListingRecord]:
+        return {row.id: offer_record(row) for row in self._rows(Offer, OFFER_FIELDS, ids)}
+
+    def _needs(self, ids: list[int]) -> dict[int, ListingRecord]:
         return {row.id: need_record(row) for row in self._rows(Need, NEED_FIELDS, ids)}
 
     def _rows(self, model: type[Offer] | type[Need], fields: tuple[str, ...], ids: Collection[int]) -> Any:

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.leadership import Leadership
+from api.record_cache import RecordCache
 from core.settings import Settings
 from indexes.sync import IndexSync
 from matcher.service import Matcher
@@ -23,6 +24,8 @@ class Runtime:
     change_feed: ListingChangeFeed
     index_sync: IndexSync
     matcher: Matcher
+    # Candidates' records for ranking, dropped as their listings change (api/record_cache.py).
+    records: RecordCache = field(default_factory=lambda: RecordCache(capacity=0))
     # Background components with optional `health()`, `is_alive()` and `close()`, reported by /healthz.
     components: dict[str, Any] = field(default_factory=dict)
     # When (monotonic) a request last found the database locked or unreachable; /healthz reports it.

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     index_checkpoint_every: int = Field(
         default=2_000, ge=1, description="A long (re)index saves its progress after this many listings."
     )
+    record_cache_size: int = Field(
+        default=20_000,
+        ge=0,
+        le=1_000_000,
+        description="Listing records each API process keeps in memory for ranking (0: none); ~1.5 KB each.",
+    )
     hnsw_m: int = Field(default=32, ge=4)
     hnsw_ef_construction: int = Field(default=80, ge=8)
     hnsw_ef_search: int = Field(default=192, ge=8)

@@ -7,12 +7,12 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from api.deps import MatcherDep, SessionDep, ViewerDep, forbid_unknown_query
+from api.deps import MatcherDep, RecordsDep, SessionDep, ViewerDep, forbid_unknown_query
 from api.errors import COMMON_ERRORS, error_responses
 from api.links import cluster_map
 from api.params import IdPath
 from api.rate_limits import rate_limited
-from api.records import StoreRecords, need_record, offer_record
+from api.records import need_record, offer_record
 from api.routes.listings import ListingQueryDep
 from api.schemas.links import also_listed
 from api.schemas.listings import NeedRead, OfferRead, listing_view
@@ -86,6 +86,7 @@ def add_search_route(router: APIRouter, side: Side) -> None:
         session: SessionDep,
         viewer: ViewerDep,
         matcher: MatcherDep,
+        records: RecordsDep,
         query: ListingQueryDep,
         limit: Limit = 20,
         offset: Offset = 0,
@@ -100,7 +101,7 @@ def add_search_route(router: APIRouter, side: Side) -> None:
             query=q,
             allowed_ids=scope.allowed,
             hidden_ids=scope.hidden,
-            source=StoreRecords(session),
+            source=records,
             limit=limit,
             offset=offset,
             clusters=cluster_map(
@@ -119,7 +120,12 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
         dependencies=[Depends(rate_limited)],
     )
     def matches(
-        listing_id: IdPath, session: SessionDep, viewer: ViewerDep, matcher: MatcherDep, k: K = 10
+        listing_id: IdPath,
+        session: SessionDep,
+        viewer: ViewerDep,
+        matcher: MatcherDep,
+        records: RecordsDep,
+        k: K = 10,
     ) -> Any:
         row = get_listing(
             session=session, model=LISTING_MODELS[own.kind], listing_id=listing_id, viewer=viewer
@@ -131,7 +137,7 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
             need_record(row) if isinstance(row, Need) else offer_record(row),
             allowed_ids=scope.allowed,
             hidden_ids=scope.hidden,
-            source=StoreRecords(session),
+            source=records,
             viewer=viewer,
             k=k,
             clusters=cluster_map(

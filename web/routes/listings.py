@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Form, HTTPException
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import MatcherDep
+from api.deps import MatcherDep, RuntimeDep
 from api.params import IdPath
 from api.rate_limits import rate_limited
 from api.records import StoreRecords, need_record, offer_record
@@ -151,7 +151,9 @@ def archive_listing(page: SignedInDep, kind: Kind, listing_id: IdPath) -> Respon
 
 
 @router.get("/my/{kind}/{listing_id}/matches", dependencies=[Depends(rate_limited)])
-def listing_matches(page: SignedInDep, kind: Kind, listing_id: IdPath, matcher: MatcherDep) -> Response:
+def listing_matches(
+    page: SignedInDep, kind: Kind, listing_id: IdPath, matcher: MatcherDep, runtime: RuntimeDep
+) -> Response:
     side = member_side(page, kind)
     row = own_listing(page, side, listing_id)
     other = "offers" if kind == "needs" else "needs"
@@ -169,7 +171,7 @@ def listing_matches(page: SignedInDep, kind: Kind, listing_id: IdPath, matcher: 
         record,
         allowed_ids=scope.allowed,
         hidden_ids=scope.hidden,
-        source=StoreRecords(page.db),
+        source=StoreRecords(page.db, cache=runtime.records),
         viewer=page.viewer,
         k=MATCHES_SHOWN,
     )

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sqlalchemy import ColumnElement, func, select
 
-from api.deps import MatcherDep
+from api.deps import MatcherDep, RuntimeDep
 from api.links import cluster_map
 from api.params import IdPath
 from api.rate_limits import rate_limited
+from api.record_cache import RecordCache
 from api.records import StoreRecords
 from core.taxonomy import ListingStatus
 from indexes.text import analyze
@@ -39,7 +40,7 @@ router = APIRouter()
 add_nav_link("/", N_("Search"), order=0)
 
 
-def _hits(page: Page, facets: Facets, matcher: Any) -> tuple[list[dict[str, Any]], int]:
+def _hits(page: Page, facets: Facets, matcher: Any, cache: RecordCache) -> tuple[list[dict[str, Any]], int]:
     """One page of results: ranked by the matcher for a text query, newest first without one."""
     db, viewer = page.db, page.viewer
     model = LISTING_MODELS[facets.kind]
@@ -48,7 +49,7 @@ def _hits(page: Page, facets: Facets, matcher: Any) -> tuple[list[dict[str, Any]
     if facets.q and analyze(facets.q):
         results, total = matcher.search(
             kind=facets.kind, query=facets.q, allowed_ids=scope.allowed, hidden_ids=scope.hidden,
-            source=StoreRecords(db), limit=PAGE_SIZE, offset=offset,
+            source=StoreRecords(db, cache=cache), limit=PAGE_SIZE, offset=offset,
             clusters=cluster_map(
                 session=db, kind=facets.kind, ids=scope.allowed, published_only=scope.allowed is None
             ),
@@ -92,9 +93,9 @@ def home(page: PageDep) -> Response:
 
 
 @router.get("/search", dependencies=[Depends(rate_limited)])
-def search(page: PageDep, matcher: MatcherDep) -> Response:
+def search(page: PageDep, matcher: MatcherDep, runtime: RuntimeDep) -> Response:
     facets = Facets.read(page.request.query_params)
-    hits, total = _hits(page, facets, matcher)
+    hits, total = _hits(page, facets, matcher, runtime.records)
     pages = max(1, -(-total // PAGE_SIZE))
     return render(page, "search.html", facets=facets, hits=hits, total=total, pages=min(pages, 50))
 

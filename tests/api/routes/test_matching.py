@@ -157,3 +157,21 @@ def test_whom_an_owner_excludes_is_shown_to_the_owner_and_staff_only(
     settle(client)
     hits = client.get("/api/v1/search/needs", params={"q": "irrigation"}).json()["items"]
     assert hits and all(hit["need"]["excluded_organization_ids"] == [] for hit in hits)
+
+
+def test_a_change_that_leaves_the_text_alone_reaches_the_next_match_at_once(
+    client: TestClient, world: World
+) -> None:
+    """The candidates' records are cached between requests; an exclusion added to an offer (its indexed
+    text unchanged) must still apply to the very next match."""
+    need = post(client, world, "ent-a", NEEDS, need_body())
+    offer = post(client, world, "inst-a", OFFERS, offer_body())
+    settle(client)
+    matches = f"{NEEDS}/{need['id']}/matches"
+    assert [item["offer"]["id"] for item in client.get(matches).json()["items"]] == [offer["id"]]
+    excluded = {"excluded_organization_ids": [world.org["ent-a"]]}
+    assert (
+        client.patch(f"{OFFERS}/{offer['id']}", json=excluded, headers=world.auth("inst-a")).status_code
+        == 200
+    )
+    assert client.get(matches).json()["items"] == []
