@@ -1,8 +1,8 @@
 """The immutable base segment of the lexical index: CSR arrays saved as plain .npy files and memory-mapped.
 
 A base holds both directions: term -> (slots, tfs) to score, and slot -> (terms, tfs) to undo the
-document frequencies of a document deleted after the base was written. Slots are the documents in id
-order, so an id is found by binary search and no per-document Python object is needed; terms are
+document frequencies of a document deleted after the base was written. Ids are found by binary search
+in a sorted copy, so no per-document Python object is needed; terms are
 sorted by their UTF-8 bytes and found by binary search in the mapped vocabulary, so no dict of the
 vocabulary is held either.
 """
@@ -24,7 +24,9 @@ import numpy as np
 from scipy import sparse
 
 _ARRAYS = (
-    "ids",  # int64, per slot, ascending
+    "ids",  # int64, per slot
+    "sorted_ids",  # int64, ascending, to find a slot by id
+    "sorted_slots",  # int32, the slot of each of sorted_ids
     "lengths",  # int32, tokens per slot
     "vocab_bytes",  # uint8, the sorted terms' UTF-8 bytes end to end
     "vocab_offsets",  # int64, V + 1
@@ -52,6 +54,8 @@ class BaseSegment:
     """Documents as they were at the last merge; never modified, only replaced by a merge."""
 
     ids: np.ndarray
+    sorted_ids: np.ndarray
+    sorted_slots: np.ndarray
     lengths: np.ndarray
     vocab_bytes: np.ndarray
     vocab_offsets: np.ndarray
@@ -87,20 +91,23 @@ class BaseSegment:
         doc_terms: np.ndarray,
         doc_tfs: np.ndarray,
     ) -> BaseSegment:
-        """Build the postings from documents given in ascending id order over a sorted vocabulary."""
+        """Build the postings and the id lookup from documents (rows) over a sorted vocabulary."""
         # The transpose of the documents' term matrix is the postings, each term's slots ascending
         # (scipy's counting transpose: ten times numpy's stable argsort).
         postings = sparse.csr_matrix(
             (doc_tfs, doc_terms, doc_offsets), shape=(len(ids), len(vocab)), copy=False
         ).tocsc()
+        id_order = np.argsort(ids, kind="stable")
         return cls(
             ids=ids,
+            sorted_ids=ids[id_order],
+            sorted_slots=id_order.astype(np.int32),
             lengths=lengths,
             vocab_bytes=np.frombuffer(b"".join(vocab), dtype=np.uint8),
             vocab_offsets=np.cumsum([0, *map(len, vocab)], dtype=np.int64),
-            term_offsets=postings.indptr.astype(np.int64),
-            post_slots=postings.indices.astype(np.int32),
-            post_tfs=postings.data.astype(np.int32),
+            term_offsets=postings.indptr.astype(np.int64, copy=False),
+            post_slots=postings.indices.astype(np.int32, copy=False),
+            post_tfs=postings.data.astype(np.int32, copy=False),
             doc_offsets=doc_offsets,
             doc_terms=doc_terms,
             doc_tfs=doc_tfs,
@@ -150,10 +157,12 @@ class BaseSegment:
 
     def slots_of(self, doc_ids: np.ndarray) -> np.ndarray:
         """Slot of each id, -1 for ids not in the base."""
-        positions = np.searchsorted(self.ids, doc_ids)
+        positions = np.searchsorted(self.sorted_ids, doc_ids)
         found = positions < len(self.ids)
-        found[found] = self.ids[positions[found]] == doc_ids[found]
-        return np.where(found, positions, -1)
+        found[found] = self.sorted_ids[positions[found]] == doc_ids[found]
+        slots = np.full(len(doc_ids), -1, dtype=np.int64)
+        slots[found] = self.sorted_slots[positions[found]]
+        return slots
 
     def term_counts(self, slots: np.ndarray) -> np.ndarray:
         """How many of the documents in `slots` contain each term (length V)."""
@@ -229,41 +238,40 @@ def merge(base: BaseSegment, deleted: np.ndarray, additions: Mapping[int, Counte
         for term, position, is_known in zip(added_terms, positions, known, strict=True)
     }
 
-    keep = np.flatnonzero(~deleted)
-    kept_entries = rows(base.doc_offsets, keep) if len(keep) < len(base) else slice(None)
+    # Filled in place: at 10^6 documents each entry array is ~400 MB, so no concatenated copies.
+    kept = ~deleted
+    sizes = np.diff(base.doc_offsets)
     added_ids = sorted(additions)
     added_rows = [additions[doc_id] for doc_id in added_ids]
-    ids = np.concatenate([base.ids[keep], np.array(added_ids, dtype=np.int64)])
-    sizes = np.concatenate([np.diff(base.doc_offsets)[keep], _ints([len(counts) for counts in added_rows])])
-    terms = np.concatenate(
-        [
-            old_to_merged[base.doc_terms[kept_entries]],
-            _ints([index_of[term] for counts in added_rows for term in counts]),
-        ]
-    ).astype(np.int32)
-    tfs = np.concatenate(
-        [base.doc_tfs[kept_entries], _ints([tf for counts in added_rows for tf in counts.values()])]
-    ).astype(np.int32)
+    added_entries = [index_of[term] for counts in added_rows for term in counts]
+    kept_entries = int(sizes[kept].sum())
+    terms = np.empty(kept_entries + len(added_entries), dtype=np.int32)
+    tfs = np.empty(len(terms), dtype=np.int32)
+    to_merged = old_to_merged.astype(np.int32)
+    if kept.all():
+        np.take(to_merged, base.doc_terms, out=terms[:kept_entries], mode="clip")
+        tfs[:kept_entries] = base.doc_tfs
+    else:
+        entry_kept = np.repeat(kept, sizes)
+        np.take(to_merged, base.doc_terms[entry_kept], out=terms[:kept_entries], mode="clip")
+        tfs[:kept_entries] = base.doc_tfs[entry_kept]
+        del entry_kept
+    terms[kept_entries:] = added_entries
+    tfs[kept_entries:] = [tf for counts in added_rows for tf in counts.values()]
+    # Kept documents keep their order, added ones follow: no entry is moved.
+    ids = np.concatenate([base.ids[kept], np.array(added_ids, dtype=np.int64)])
     lengths = np.concatenate(
-        [base.lengths[keep], _ints([sum(counts.values()) for counts in added_rows])]
+        [base.lengths[kept], np.array([sum(c.values()) for c in added_rows], dtype=np.int32)]
     ).astype(np.int32)
     offsets = np.zeros(len(ids) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
-        order = np.argsort(ids, kind="stable")
-        entries = rows(offsets, order)
-        ids, lengths, terms, tfs = ids[order], lengths[order], terms[entries], tfs[entries]
-        np.cumsum(sizes[order], out=offsets[1:])
+    np.cumsum(np.concatenate([sizes[kept], [len(c) for c in added_rows]]).astype(np.int64), out=offsets[1:])
     used = np.bincount(terms, minlength=len(merged_vocabulary)) > 0
     if not used.all():
-        terms = (np.cumsum(used) - 1)[terms].astype(np.int32)
+        # Elementwise, so taking into the indices' own array is safe.
+        np.take((np.cumsum(used) - 1).astype(np.int32), terms, out=terms, mode="clip")
         merged_vocabulary = [
             term for term, is_used in zip(merged_vocabulary, used.tolist(), strict=True) if is_used
         ]
     return BaseSegment.from_forward(
         ids=ids, lengths=lengths, vocab=merged_vocabulary, doc_offsets=offsets, doc_terms=terms, doc_tfs=tfs
     )
-
-
-def _ints(values: list[int]) -> np.ndarray:
-    return np.array(values, dtype=np.int64)

@@ -5,9 +5,9 @@
 Documents are synthetic pre-analysed token lists (a whitespace analyzer, so pyvi's segmentation, which
 costs the same in both, does not hide the index's own costs): `--tokens` tokens per document drawn from
 a Zipf-like distribution over `--vocabulary` terms with Vietnamese letters. Builds each index as the
-catalogue does (batches of upserts; the new one merged whenever `needs_merge`), saves it,
-then loads it in a fresh process (so its RSS is the index's, not the builder's) and times 2-3 term
-queries there. The former code is read from git (`--old-rev`).
+catalogue does (batches of upserts saved as generations; the new one merged and saved whenever
+`needs_merge`), saves it, then loads it in a fresh process (so its RSS is the index's, not the
+builder's) and times 2-3 term queries there. The former code is read from git (`--old-rev`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from types import ModuleType
 import numpy as np
 
 from indexes.lexical import LexicalIndex
+from indexes.storage import current_generation, write_generation
 from indexes.text import Analyzer
 
 OLD_REV = "57f6623d66b4836113b41acb52fac95b06c62145"  # indexes/lexical.py before the segments
@@ -97,7 +97,7 @@ def memory_mib() -> dict[str, float]:
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
             name, _, value = line.partition(":")
-            if name in ("VmRSS", "RssAnon", "RssFile"):
+            if name in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
                 fields[name] = round(int(value.split()[0]) / 1024, 1)
     return fields
 
@@ -105,8 +105,10 @@ def memory_mib() -> dict[str, float]:
 def build(
     kind: str, size: int, args: argparse.Namespace, words: list[str], directory: Path
 ) -> dict[str, object]:
+    """Build as the catalogue does, saving generations into `directory` with `write_generation`."""
     index_class = old_module(args.old_rev).LexicalIndex if kind == "old" else LexicalIndex
     index = index_class(analyzer=ANALYZER)
+    Path("/proc/self/clear_refs").write_text("5")  # resets the peak (VmHWM) left by the previous build
     before = memory_mib()["VmRSS"]
     started = time.perf_counter()
     merges = 0
@@ -115,10 +117,12 @@ def build(
         if kind == "new" and index.needs_merge:
             index = index.merged()
             merges += 1
+            # The catalogue saves between chunks; the save also maps the merged base, freeing its RAM.
+            write_generation(directory, index.save)
     figures: dict[str, object] = {"build_s": round(time.perf_counter() - started, 2), "merges": merges}
     figures["build_rss_growth_mib"] = round(memory_mib()["VmRSS"] - before, 1)
     started = time.perf_counter()
-    index.save(directory / "gen-1")
+    write_generation(directory, index.save)
     figures["save_s"] = round(time.perf_counter() - started, 2)
     if kind == "new":
         # A day of edits: 1 % rewritten, 0.5 % deleted; then a save (base linked) and a merge.
@@ -128,12 +132,12 @@ def build(
         index.upsert(changed, texts)
         index.delete(rng.choice(np.arange(1, size + 1), size=size // 200, replace=False).tolist())
         started = time.perf_counter()
-        index.save(directory / "gen-2")
+        write_generation(directory, index.save)
         figures["save_after_edits_s"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
         index.merged()
         figures["merge_after_edits_s"] = round(time.perf_counter() - started, 2)
-        shutil.rmtree(directory / "gen-1")
+    figures["peak_rss_mib"] = memory_mib()["VmHWM"]
     figures["files_mib"] = round(
         sum(p.stat().st_size for p in directory.rglob("*") if p.is_file()) / 2**20, 1
     )
@@ -142,7 +146,7 @@ def build(
 
 def probe(kind: str, directory: Path, args: argparse.Namespace, words: list[str]) -> dict[str, object]:
     """Run in a fresh process: load, then search."""
-    generation = sorted(directory.glob("gen-*"))[-1]
+    generation = current_generation(directory) or sorted(directory.glob("gen-*"))[-1]
     index_class = old_module(args.old_rev).LexicalIndex if kind == "old" else LexicalIndex
     figures: dict[str, object] = {"rss_before_load_mib": memory_mib()}
     started = time.perf_counter()

@@ -135,7 +135,7 @@ def test_load_maps_the_base_and_a_save_links_an_unchanged_base(tmp_path: Path) -
         (tmp_path / ".tmp-crashed" / path.name).write_bytes(b"half")
     loaded.save(tmp_path / "gen-2")
     base_files = sorted((tmp_path / "gen-2").glob("lexical-base-*.npy"))
-    assert len(base_files) == 10
+    assert len(base_files) == len(list((tmp_path / "gen-1").glob("lexical-base-*.npy"))) >= 10
     assert all(path.stat().st_ino == (tmp_path / "gen-1" / path.name).stat().st_ino for path in base_files)
     again = LexicalIndex.load(tmp_path / "gen-2", expected_ids=set(range(20)) - {3} | {30})
     assert again.search("robot solar", 5) == loaded.search("robot solar", 5)
