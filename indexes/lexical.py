@@ -27,6 +27,7 @@ META_FILE = "lexical_meta.json"
 FORMAT = 2
 _BASE_PREFIX = "lexical-base"
 _DELETED_FILE = "lexical_deleted.npy"
+_DELETED_DF_FILE = "lexical_deleted_df.npy"
 _DELTA_FILE = "lexical_delta.npz"
 _DELTA_VOCAB_FILE = "lexical_delta_vocab.json"
 # Past this share of the base written or deleted since, merging is worth its cost (see `delta_share`);
@@ -171,6 +172,8 @@ class LexicalIndex:
         base, deleted, delta = self._base, self._deleted.copy(), self._delta
         base.write(directory, _BASE_PREFIX)
         np.save(directory / _DELETED_FILE, deleted, allow_pickle=False)
+        # Saved rather than recounted at load, which would read the deleted documents' scattered rows.
+        np.save(directory / _DELETED_DF_FILE, self._deleted_df.astype(np.int32), allow_pickle=False)
         delta_ids = sorted(delta.term_counts)
         vocab = sorted(delta.postings)
         term_index = {term: i for i, term in enumerate(vocab)}
@@ -215,6 +218,7 @@ class LexicalIndex:
                 raise ValueError(f"format {meta.get('format')!r}, code reads {FORMAT}")
             base = BaseSegment.open(directory, _BASE_PREFIX, meta["base"])
             deleted = np.load(directory / _DELETED_FILE)
+            deleted_df = np.load(directory / _DELETED_DF_FILE)
             vocab = json.loads((directory / _DELTA_VOCAB_FILE).read_text(encoding="utf-8"))
             with np.load(directory / _DELTA_FILE) as arrays:
                 delta_ids, indptr, terms, tfs = (arrays[k] for k in ("ids", "indptr", "terms", "tfs"))
@@ -225,7 +229,7 @@ class LexicalIndex:
                 f"lexical index built with analyzer {meta['analyzer_version']!r}, "
                 f"code has {analyzer.version!r}"
             )
-        if len(deleted) != len(base) or deleted.dtype != np.bool_:
+        if len(deleted) != len(base) or deleted.dtype != np.bool_ or len(deleted_df) != base.vocabulary_size:
             raise IndexMismatchError(f"lexical index files in {directory} do not match their metadata")
         live_ids = np.concatenate([base.ids[~deleted], delta_ids])
         checksum = _sorted_checksum(live_ids)
@@ -234,7 +238,7 @@ class LexicalIndex:
         if expected_ids is not None and ids_checksum(expected_ids) != checksum:
             raise IndexMismatchError("lexical index covers different ids than expected")
         index = cls(k1=meta["k1"], b=meta["b"], analyzer=analyzer)
-        index._use_base(base, deleted)
+        index._use_base(base, deleted, deleted_df)
         # The delta is small (merges keep it so); the base is not read here.
         terms_list, tfs_list, bounds = terms.tolist(), tfs.tolist(), indptr.tolist()
         for row, doc_id in enumerate(delta_ids.tolist()):
@@ -247,14 +251,16 @@ class LexicalIndex:
             )
         return index
 
-    def _use_base(self, base: BaseSegment, deleted: np.ndarray | None) -> None:
+    def _use_base(
+        self, base: BaseSegment, deleted: np.ndarray | None, deleted_df: np.ndarray | None = None
+    ) -> None:
         self._base = base
         self._deleted = np.zeros(len(base), dtype=bool) if deleted is None else np.array(deleted, dtype=bool)
         gone = np.flatnonzero(self._deleted)
         self._deleted_count = len(gone)
         self._deleted_length = int(base.lengths[gone].sum(dtype=np.int64))
         # Per base term, how many deleted documents hold it: subtracted from the base's df.
-        self._deleted_df = base.term_counts(gone).astype(np.int64)
+        self._deleted_df = (base.term_counts(gone) if deleted_df is None else deleted_df).astype(np.int64)
 
     def _base_slot(self, doc_id: int) -> int | None:
         slot = int(self._base.slots_of(np.array([doc_id], dtype=np.int64))[0])
