@@ -6,15 +6,18 @@ point leaves either the old or the new generation current, never a half-written 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 CURRENT_FILE = "CURRENT"
 GENERATION_PREFIX = "gen-"
 TEMP_PREFIX = ".tmp-"
+# Entries per json.dumps call in write_json_object: one call holds the GIL throughout.
+JSON_SLICE = 5_000
 
 
 def current_generation(root: Path) -> Path | None:
@@ -48,6 +51,18 @@ def write_generation(root: Path, writer: Callable[[Path], None]) -> Path:
     _point_current_at(root, generation.name)
     _remove_stale(root, keep=generation.name)
     return generation
+
+
+def write_json_object(path: Path, mapping: Mapping[int, str]) -> None:
+    """`json.dumps(mapping)` into `path`, encoded in slices: one call over 10^5 entries held the GIL for
+    ~0.3 s, stalling every search running beside a save."""
+    items = list(mapping.items())
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("{")
+        for start in range(0, len(items), JSON_SLICE):
+            out.write(", " if start else "")
+            out.write(json.dumps(dict(items[start : start + JSON_SLICE]))[1:-1])
+        out.write("}")
 
 
 def _next_sequence(root: Path) -> int:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Collection, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -156,18 +157,20 @@ class VectorIndex:
         copy._kind = "hnsw" if len(live_labels) > self.exact_search_max else "flat"
         copy._index = copy._new_index(copy._kind)
         # In chunks: a reconstructed copy of every vector at once would double the memory of a large
-        # index, and each chunk is a progress report on a rebuild that takes minutes at 10^6.
-        for start in range(0, len(live_labels), COMPACT_CHUNK):
-            labels = live_labels[start : start + COMPACT_CHUNK]
-            copy._index.add(self._index.reconstruct_batch(labels))
-            if len(live_labels) > COMPACT_CHUNK:
-                log.info(
-                    "compacting %s vectors: %d of %d in %.1f s",
-                    copy._kind,
-                    start + len(labels),
-                    len(live_labels),
-                    time.monotonic() - started,
-                )
+        # index, and each chunk is a progress report on a rebuild that takes minutes at 10^6. One core
+        # is left to the searches running meanwhile.
+        with _omp_threads(max(1, len(os.sched_getaffinity(0)) - 1)):
+            for start in range(0, len(live_labels), COMPACT_CHUNK):
+                labels = live_labels[start : start + COMPACT_CHUNK]
+                copy._index.add(self._index.reconstruct_batch(labels))
+                if len(live_labels) > COMPACT_CHUNK:
+                    log.info(
+                        "compacting %s vectors: %d of %d in %.1f s",
+                        copy._kind,
+                        start + len(labels),
+                        len(live_labels),
+                        time.monotonic() - started,
+                    )
         copy._record_labels(self._id_of_label[live_labels], 0)
         log.info(
             "compacted %d vectors (%s, %d tombstones dropped) in %.1f s",
@@ -363,14 +366,18 @@ class VectorIndex:
         ]
 
 
+def _threads_for(query_count: int) -> AbstractContextManager[None]:
+    return _omp_threads(None if query_count >= PARALLEL_QUERIES_MIN else 1)
+
+
 @contextmanager
-def _threads_for(query_count: int) -> Iterator[None]:
-    if query_count >= PARALLEL_QUERIES_MIN:
+def _omp_threads(count: int | None) -> Iterator[None]:
+    if count is None:
         yield
         return
-    # The OpenMP thread count is per calling thread, so this does not slow other threads' builds.
+    # The OpenMP thread count is per calling thread, so this does not slow other threads' work.
     previous = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
+    faiss.omp_set_num_threads(count)
     try:
         yield
     finally:

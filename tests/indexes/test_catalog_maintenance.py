@@ -1,4 +1,4 @@
-"""Saves and compactions off the read path: searches answer, correctly, while either is in progress."""
+"""Saves and rebuilds off the read path: searches answer, correctly, while either is in progress."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from core.settings import Settings
 from indexes.catalog import ListingIndex
 from indexes.documents import IndexDocument
 from indexes.encoder import FakeEncoder
+from indexes.lexical import LexicalIndex
 from indexes.vector import VectorIndex
 
 WORDS = [
@@ -120,13 +121,14 @@ def test_searches_answer_during_a_save(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize(
-    ("count", "first", "deleted", "exact_search_max", "kind"),
+    ("count", "first", "deleted", "exact_search_max", "kind", "rebuild"),
     [
-        (120, 110, 40, 20_000, "flat"),  # a third of the labels become tombstones
-        (150, 90, 0, 100, "hnsw"),  # the last listings take the count past exact search
+        (120, 110, 40, 20_000, "flat", (VectorIndex, "compacted")),  # a third of the labels are tombstones
+        (150, 90, 0, 100, "hnsw", (VectorIndex, "compacted")),  # the last listings pass exact search
+        (120, 90, 0, 20_000, "flat", (LexicalIndex, "merged")),  # the lexical delta passes MERGE_SHARE
     ],
 )
-def test_searches_answer_from_the_old_vectors_during_a_compaction(
+def test_searches_answer_from_the_old_indexes_during_a_rebuild(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     paused: Any,
@@ -135,20 +137,22 @@ def test_searches_answer_from_the_old_vectors_during_a_compaction(
     deleted: int,
     exact_search_max: int,
     kind: str,
+    rebuild: tuple[type, str],
 ) -> None:
     started, release, pause = paused
     docs = documents(count)
     live = docs[deleted:]
     index = make_index(tmp_path / "live", exact_search_max=exact_search_max)
     index.upsert(docs[:first])
-    assert not index.vectors.needs_compaction
-    real_compacted = VectorIndex.compacted
+    assert not index.vectors.needs_compaction and not index.lexical.needs_merge
+    owner, method = rebuild
+    real_rebuild = getattr(owner, method)
 
-    def blocking_compacted(self: VectorIndex) -> VectorIndex:
+    def blocking_rebuild(self: Any) -> Any:
         pause()
-        return real_compacted(self)
+        return real_rebuild(self)
 
-    monkeypatch.setattr(VectorIndex, "compacted", blocking_compacted)
+    monkeypatch.setattr(owner, method, blocking_rebuild)
 
     def maintain() -> None:
         # The last listings arrive, then enough are deleted (if any) for compaction to be due.
@@ -157,18 +161,20 @@ def test_searches_answer_from_the_old_vectors_during_a_compaction(
 
     worker = run_in_background(maintain)
     assert started.wait(STUCK)
-    monkeypatch.setattr(VectorIndex, "compacted", real_compacted)
+    monkeypatch.setattr(owner, method, real_rebuild)
     exact = make_index(tmp_path / "exact", exact_search_max=100_000)
     exact.upsert(live)
 
     during = searched_from_another_thread(index)
 
     assert not release.is_set() and worker.is_alive()
-    assert index.vectors.kind == "flat" and index.vectors.needs_compaction
+    assert index.vectors.kind == "flat"
+    assert index.vectors.needs_compaction if owner is VectorIndex else index.lexical.needs_merge
     assert during == answers(exact)
     release.set()
     worker.join(STUCK)
     assert index.vectors.kind == kind and index.vectors.tombstones == 0
+    assert not index.lexical.needs_merge and not index.vectors.needs_compaction
     fresh = make_index(tmp_path / "fresh", exact_search_max=exact_search_max)
     fresh.upsert(live)
     assert fresh.vectors.kind == kind
