@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -142,9 +143,13 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = build_runtime(settings, encoder)
         app.state.runtime = runtime
+        # The indexes' many small objects live as long as the process: kept out of the collector's
+        # full passes, which stalled every thread for 76-111 ms at 10^5 listings.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             for component in reversed(list(runtime.components.values())):
                 component.close()
             runtime.index_sync.close()
