@@ -62,6 +62,8 @@ class ListingIndex:
         self.languages = LanguageCentroids(self.encoder.dimension)
         self._encode_query = lru_cache(maxsize=1024)(self._encode_query_uncached)
         self._sentence_vectors: dict[str, np.ndarray] = {}
+        self._informative: dict[str, bool] = {}
+        self._informative_size = 0
 
     def _empty_vectors(self) -> VectorIndex:
         return VectorIndex(
@@ -290,11 +292,20 @@ class ListingIndex:
         if len(phrase.strip()) < 2:
             return False
         with self._lock:
-            if len(self.lexical) < INFORMATIVE_MIN_LISTINGS:
+            size = len(self.lexical)
+            if size < INFORMATIVE_MIN_LISTINGS:
                 return True
-            in_language = self.languages.count(text_language(phrase)) or len(self.lexical)
-            share = self.lexical.document_share(phrase) * len(self.lexical) / in_language
-            return share <= INFORMATIVE_SHARE
+            # Explaining a page asks about the same words again and again; a word's share moves only
+            # as the catalogue does, so answers are kept until it grew or shrank by a percent.
+            if abs(size - self._informative_size) > size // 100:
+                self._informative, self._informative_size = {}, size
+            known = self._informative.get(phrase)
+            if known is None:
+                in_language = self.languages.count(text_language(phrase)) or size
+                known = self.lexical.document_share(phrase) * size / in_language <= INFORMATIVE_SHARE
+                if len(self._informative) < SENTENCE_CACHE_SIZE:
+                    self._informative[phrase] = known
+            return known
 
     def __len__(self) -> int:
         return len(self.fingerprints)
