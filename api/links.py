@@ -57,7 +57,7 @@ def cluster_map(
 
     With `ids`, only links between two of them count: a cluster seen through a result list never joins
     two visible listings through a hidden one. `published_only` does the same for a search over every
-    published listing (no id list: searchable_ids gave None), in SQL.
+    published listing (no id list: the search scope allowed every one), checking the links' ends only.
     """
     query = select(ListingLink).where(
         ListingLink.kind == kind, ListingLink.status.in_(list(CLUSTERING_STATUSES))
