@@ -178,6 +178,11 @@ def _filtered(model: type[Any], filters: ListingFilters, viewer: Viewer) -> Sele
     return query
 
 
+# Lists count their matches up to here and then say "more than": an exact count reads every row the
+# filters keep, which took most of the server's time at 10^6 listings (0.9 s per filtered list).
+COUNT_CAP = 10_000
+
+
 def list_listings(
     *,
     session: Session,
@@ -187,16 +192,23 @@ def list_listings(
     offset: int = 0,
     limit: int = 20,
     sort: str = "-created_at",
-) -> tuple[list[ListingT], int]:
-    """One page of listings the viewer may see, and the total count matching the filters."""
+) -> tuple[list[ListingT], int, bool]:
+    """One page of listings the viewer may see, how many match the filters (at most COUNT_CAP) and
+    whether that count is exact."""
     query = _filtered(model, filters, viewer)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total, exact = capped_count(session=session, query=query)
     descending = sort.startswith("-")
     name = sort.lstrip("-")
     column = trl_column(model) if name == "trl" else getattr(model, name)
     order = column.desc() if descending else column.asc()
     rows = session.scalars(query.order_by(order, model.id.desc()).offset(offset).limit(limit)).unique().all()
-    return list(rows), total
+    return list(rows), total, exact
+
+
+def capped_count(*, session: Session, query: Select[Any]) -> tuple[int, bool]:
+    """How many rows `query` selects, counted up to COUNT_CAP, and whether that is all of them."""
+    counted = session.scalar(select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())) or 0
+    return min(counted, COUNT_CAP), counted <= COUNT_CAP
 
 
 def visible_ids(

@@ -129,7 +129,7 @@ def listing_router(kind: ListingKind) -> APIRouter:
         limit: LimitQuery = 20,
         sort: SortKey = "-created_at",
     ) -> dict[str, Any]:
-        rows, total = listing_service.list_listings(
+        rows, total, exact = listing_service.list_listings(
             session=session,
             model=model,
             filters=query.filters,
@@ -139,7 +139,7 @@ def listing_router(kind: ListingKind) -> APIRouter:
             sort=sort,
         )
         items = [listing_view(kind.read, row, viewer) for row in rows]
-        return {"items": items, "total": total, "offset": offset, "limit": limit}
+        return {"items": items, "total": total, "total_exact": exact, "offset": offset, "limit": limit}
 
     @router.post(
         "",

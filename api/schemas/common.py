@@ -100,6 +100,9 @@ class Page(BaseModel, Generic[T]):
     total: int
     offset: int
     limit: int
+    total_exact: bool = Field(
+        default=True, description="False when more than `total` match: long lists are counted up to 10,000."
+    )
 
 
 class ErrorBody(BaseModel):

@@ -70,7 +70,7 @@ def own_listing(page: Page, side: ListingSide, listing_id: int) -> Offer | Need:
 def my_listings(page: SignedInDep, kind: Kind) -> Response:
     side = member_side(page, kind)
     assert page.user is not None
-    rows, total = list_listings(
+    rows, total, _exact = list_listings(
         session=page.db,
         model=side.model,
         filters=ListingFilters(organization_id=page.user.organization_id),

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 
 from api.deps import MatcherDep, RuntimeDep
 from api.links import cluster_map
@@ -23,6 +23,7 @@ from models.listings import (
     ListingFilters,
     Need,
     Offer,
+    capped_count,
     get_listing,
     get_listings,
     list_listings,
@@ -40,7 +41,9 @@ router = APIRouter()
 add_nav_link("/", N_("Search"), order=0)
 
 
-def _hits(page: Page, facets: Facets, matcher: Any, cache: RecordCache) -> tuple[list[dict[str, Any]], int]:
+def _hits(
+    page: Page, facets: Facets, matcher: Any, cache: RecordCache
+) -> tuple[list[dict[str, Any]], int, bool]:
     """One page of results: ranked by the matcher for a text query, newest first without one."""
     db, viewer = page.db, page.viewer
     model = LISTING_MODELS[facets.kind]
@@ -65,14 +68,16 @@ def _hits(page: Page, facets: Facets, matcher: Any, cache: RecordCache) -> tuple
             for r in results
             if r.id in rows
         ]
-        return hits, total
+        return hits, total, True
     if facets.q:
-        return [], 0  # only punctuation or emoji: nothing to look for
-    newest, total = _browse(db, model, scope, offset)
-    return [{"listing": row, "score": None, "terms": [], "also": []} for row in newest], total
+        return [], 0, True  # only punctuation or emoji: nothing to look for
+    newest, total, exact = _browse(db, model, scope, offset)
+    return [{"listing": row, "score": None, "terms": [], "also": []} for row in newest], total, exact
 
 
-def _browse(db: Any, model: type[Offer] | type[Need], scope: SearchScope, offset: int) -> tuple[list[Any], int]:
+def _browse(
+    db: Any, model: type[Offer] | type[Need], scope: SearchScope, offset: int
+) -> tuple[list[Any], int, bool]:
     """The listings of `scope`, newest first (no text query); the page and the count are selected in
     SQL, so browsing costs a page, not the catalogue."""
     among: ColumnElement[bool]
@@ -80,11 +85,11 @@ def _browse(db: Any, model: type[Offer] | type[Need], scope: SearchScope, offset
         among = (model.status == ListingStatus.PUBLISHED) & ~id_in(model.id, scope.hidden)
     else:
         among = id_in(model.id, scope.allowed)
-    total = db.scalar(select(func.count()).select_from(model).where(among))
+    total, exact = capped_count(session=db, query=select(model.id).where(among))
     query = select(model.id).where(among).order_by(model.created_at.desc(), model.id.desc())
     chosen = list(db.scalars(query.offset(offset).limit(PAGE_SIZE)))
     rows = get_listings(session=db, model=model, ids=chosen)
-    return [rows[i] for i in chosen if i in rows], total
+    return [rows[i] for i in chosen if i in rows], total, exact
 
 
 @router.get("/")
@@ -95,9 +100,11 @@ def home(page: PageDep) -> Response:
 @router.get("/search", dependencies=[Depends(rate_limited)])
 def search(page: PageDep, matcher: MatcherDep, runtime: RuntimeDep) -> Response:
     facets = Facets.read(page.request.query_params)
-    hits, total = _hits(page, facets, matcher, runtime.records)
+    hits, total, exact = _hits(page, facets, matcher, runtime.records)
     pages = max(1, -(-total // PAGE_SIZE))
-    return render(page, "search.html", facets=facets, hits=hits, total=total, pages=min(pages, 50))
+    return render(
+        page, "search.html", facets=facets, hits=hits, total=total, exact=exact, pages=min(pages, 50)
+    )
 
 
 def _detail(page: Page, kind: str, listing_id: IdPath) -> Response:
@@ -145,9 +152,9 @@ def organization_page(page: PageDep, organization_id: IdPath) -> Response:
     organization = get_organization(session=page.db, organization_id=organization_id)
     listings = {}
     for kind, model in LISTING_MODELS.items():
-        rows, total = list_listings(
+        rows, total, exact = list_listings(
             session=page.db, model=model, filters=ListingFilters(organization_id=organization.id),
             viewer=page.viewer, limit=50,
         )  # fmt: skip
-        listings[kind] = (rows, total)
+        listings[kind] = (rows, total, exact)
     return render(page, "organization.html", organization=organization, listings=listings)

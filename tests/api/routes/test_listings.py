@@ -229,3 +229,18 @@ def test_refs_are_per_organization_so_hidden_listings_do_not_leak(client: TestCl
     # Within one organization a ref still names one listing.
     again = client.post(OFFERS, json=offer_body(external_ref="HCM-1"), headers=world.auth("inst-a"))
     assert again.status_code == 409
+
+
+def test_long_lists_count_up_to_the_cap_and_say_so(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("models.listings.COUNT_CAP", 2)
+    for i in range(3):
+        create(client, world, "inst-a", OFFERS, offer_body(title=f"Capped offer {i}", trl=6 + i))
+    page = client.get(OFFERS).json()
+    assert (page["total"], page["total_exact"], len(page["items"])) == (2, False, 3)
+    narrow = client.get(OFFERS, params={"trl_min": 8}).json()
+    assert (narrow["total"], narrow["total_exact"], len(narrow["items"])) == (1, True, 1)
+    # The floor says "2+" where the API says total 2, not exact.
+    heading = client.get("/search", params={"kind": "offers"}).text.split('id="results-heading">')[1]
+    assert heading.split()[0] == "2+"
