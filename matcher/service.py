@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 import numpy as np
 
-from core.access import Viewer, can_see
+from core.access import Viewer
 from core.taxonomy import ListingStatus
 from indexes.documents import IndexDocument, listing_text
 from indexes.encoder import Encoder
-from indexes.text import matched_terms
+from matcher.explanations import Explanation, explain, matched_phrases
 from matcher.features import (
     FEATURE_NAMES,
-    REFERENCE,
-    TEXT_FEATURES,
     Feature,
     compatibility,
     text_feature_rows,
@@ -27,17 +24,9 @@ from matcher.fusion import AdaptiveFusion, FusedCandidate, fusion_for
 from matcher.links import collapse
 from matcher.ranker import MatchRanker
 from matcher.records import ListingRecord, NeedRecord, OfferRecord, RecordSource
+from matcher.rules import may_pair, visible_candidate
 
 Hits = list[tuple[int, float]]
-# Enough matched terms to see why, few enough to read at a glance.
-MAX_MATCHED_TERMS = 12
-# Cross-language correspondences: the query's title and first sentences against the other listing's;
-# bounded so that explaining a page of results encodes a few dozen short texts at most (cached).
-MAX_SOURCE_SENTENCES = 4
-MAX_TARGET_SENTENCES = 8
-MIN_SENTENCE_CHARS = 12
-MAX_SENTENCE_CHARS = 300
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
 class TextIndex(Protocol):
@@ -66,32 +55,6 @@ class TextIndex(Protocol):
 
 
 @dataclass(frozen=True)
-class FeatureEffect:
-    name: str
-    value: float
-    effect: float
-    reason: str
-
-
-@dataclass(frozen=True)
-class Correspondence:
-    """A sentence of the query listing, the closest sentence of the other one, and their cosine."""
-
-    source: str
-    target: str
-    similarity: float
-
-
-@dataclass(frozen=True)
-class Explanation:
-    matched_terms: list[str]
-    features: list[FeatureEffect] = field(default_factory=list)
-    would_qualify: list[str] = field(default_factory=list)
-    # Only for pairs written in two languages, where no term matches literally.
-    correspondences: list[Correspondence] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
 class ScoredListing:
     """One result: the listing's id, its bounded score and why it is there."""
 
@@ -114,24 +77,6 @@ class CandidatePairs:
     others: list[ListingRecord]
     structured: list[list[Feature]]
     features: np.ndarray
-
-
-def visible_candidate(record: ListingRecord, viewer: Viewer) -> bool:
-    return record.status == ListingStatus.PUBLISHED and can_see(
-        viewer,
-        organization_id=record.organization_id,
-        status=record.status,
-        confidentiality=record.confidentiality,
-    )
-
-
-def may_pair(a: ListingRecord, b: ListingRecord) -> bool:
-    """Hard rules: never an organization with itself, never against an explicit exclusion."""
-    return (
-        a.organization_id != b.organization_id
-        and a.organization_id not in b.excluded_organization_ids
-        and b.organization_id not in a.excluded_organization_ids
-    )
 
 
 class Matcher:
@@ -231,7 +176,9 @@ class Matcher:
                 id=candidate.id,
                 score=round(candidate.score, 4),
                 text_score=round(candidate.score, 4),
-                explanation=Explanation(matched_terms=self._terms(kind, query, records[candidate.id])),
+                explanation=Explanation(
+                    matched_terms=matched_phrases(self.indexes[kind], query, records[candidate.id])
+                ),
                 also=also.get(candidate.id, ()),
             )
             for candidate in page
@@ -300,12 +247,13 @@ class Matcher:
                 id=pairs.others[row].id,
                 score=round(float(scores[row]), 4),
                 text_score=round(pairs.candidates[row].score, 4),
-                explanation=self._explain(
-                    pairs.features[row],
-                    pairs.structured[row],
+                explanation=explain(
+                    ranker=self.ranker,
+                    index=self.indexes[kind],
+                    x=pairs.features[row],
+                    features=pairs.structured[row],
                     query=listing,
                     other=pairs.others[row],
-                    kind=kind,
                 ),
                 ranker_version=self.ranker_version,
                 features=tuple(round(float(value), 6) for value in pairs.features[row]),
@@ -367,67 +315,6 @@ class Matcher:
         document = IndexDocument(record.id, query_text(record), language=record.language.value)
         return self.indexes[kind].stored_vector(document)
 
-    def _terms(self, kind: str, query: str, record: ListingRecord) -> list[str]:
-        """Matched phrases in the listing's own words, longest first, without uninformative ones."""
-        index = self.indexes[kind]
-        phrases: dict[str, str] = {}
-        for phrase in matched_terms(query, record.text):
-            words = phrase.split()
-            # "trong bệnh viện" -> "bệnh viện": stop words at either end explain nothing.
-            while words and not index.informative(words[0]):
-                words.pop(0)
-            while words and not index.informative(words[-1]):
-                words.pop()
-            if words:
-                phrases.setdefault(" ".join(words).lower(), " ".join(words))
-        telling = [phrase for phrase in phrases.values() if index.informative(phrase)]
-        return sorted(telling, key=lambda phrase: -len(phrase))[:MAX_MATCHED_TERMS]
-
-    def _correspondences(self, kind: str, query: ListingRecord, other: ListingRecord) -> list[Correspondence]:
-        """Each leading sentence of `query` with the closest sentence of `other`, most similar first."""
-        sources = sentences(query, limit=MAX_SOURCE_SENTENCES)
-        targets = sentences(other, limit=MAX_TARGET_SENTENCES)
-        if not sources or not targets:
-            return []
-        vectors = self.indexes[kind].encode_sentences([*sources, *targets])
-        similarity = vectors[: len(sources)] @ vectors[len(sources) :].T
-        best = similarity.argmax(axis=1)
-        pairs = [
-            Correspondence(source, targets[int(best[row])], round(float(similarity[row, best[row]]), 4))
-            for row, source in enumerate(sources)
-        ]
-        return sorted(pairs, key=lambda pair: -pair.similarity)
-
-    def _explain(
-        self, x: np.ndarray, features: list[Feature], *, query: ListingRecord, other: ListingRecord, kind: str
-    ) -> Explanation:
-        effects = self.ranker.contributions(x, reference=REFERENCE)
-        named = dict(zip(FEATURE_NAMES, effects, strict=True))
-        named_value = dict(zip(FEATURE_NAMES, x, strict=True))
-        text_effect = FeatureEffect(
-            "text",
-            round(float(named_value["lexical"] + named_value["dense"]), 4),
-            round(float(sum(named[name] for name in TEXT_FEATURES)), 4),
-            "how well the texts match (keywords and meaning)",
-        )
-        return Explanation(
-            correspondences=self._correspondences(kind, query, other)
-            if query.language != other.language
-            else [],
-            matched_terms=self._terms(kind, query_text(query), other),
-            features=[text_effect]
-            + [
-                FeatureEffect(
-                    feature.name,
-                    round(feature.value, 4),
-                    round(float(named[feature.name]), 4),
-                    feature.reason,
-                )
-                for feature in features
-            ],
-            would_qualify=[feature.would_qualify for feature in features if feature.would_qualify],
-        )
-
 
 def build_matcher(
     *, encoder: Encoder, indexes: Mapping[str, TextIndex], ranker: MatchRanker, ranker_version: str
@@ -440,13 +327,6 @@ def build_matcher(
         ranker_version=ranker_version,
         reuse_listing_vectors=encoder.symmetric,
     )
-
-
-def sentences(record: ListingRecord, *, limit: int) -> list[str]:
-    """The title and the first sentences of the description, each at most MAX_SENTENCE_CHARS long."""
-    parts = [record.title, *_SENTENCE_END.split(record.description)]
-    cleaned = [part.strip()[:MAX_SENTENCE_CHARS] for part in parts if len(part.strip()) >= MIN_SENTENCE_CHARS]
-    return list(dict.fromkeys(cleaned))[:limit]
 
 
 def query_text(record: ListingRecord) -> str:
