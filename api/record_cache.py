@@ -27,8 +27,6 @@ class RecordCache:
         # Bumped by every change: a read that began before a change may hold the old version, so
         # what it read is not kept (see `read`).
         self._epoch = 0
-        self.hits = 0
-        self.misses = 0
 
     def read(
         self,
@@ -46,8 +44,6 @@ class RecordCache:
                     self._records.move_to_end((kind, doc_id))
                     found[doc_id] = record
             missing = [doc_id for doc_id in ids if doc_id not in found]
-            self.hits += len(found)
-            self.misses += len(missing)
         if not missing:
             return found
         loaded = load(missing)
@@ -69,6 +65,3 @@ class RecordCache:
 
     def __len__(self) -> int:
         return len(self._records)
-
-    def health(self) -> dict[str, int]:
-        return {"records": len(self), "hits": self.hits, "misses": self.misses}

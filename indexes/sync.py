@@ -48,8 +48,7 @@ class IndexSync:
             name="index-sync", handle=self.apply, tick=self._save, tick_interval=save_interval
         )
         self._dirty: set[str] = set()
-        self._last_save = time.monotonic()
-        self._next_save = self._last_save + save_interval
+        self._next_save = time.monotonic() + save_interval
         self._listeners: list[Callable[[set[tuple[str, int]]], None]] = []
 
     # --- full checks -------------------------------------------------------------------------
@@ -146,8 +145,7 @@ class IndexSync:
         for kind in sorted(self._dirty):
             self.indexes[kind].save()
         self._dirty.clear()
-        self._last_save = time.monotonic()
-        self._next_save = self._spaced(started, self._last_save)
+        self._next_save = self._spaced(started, time.monotonic())
 
     def _spaced(self, started: float, finished: float) -> float:
         """When the next save is due after one that ran from `started` to `finished`.
