@@ -207,6 +207,16 @@ def wait_until_ready(base: str, server: subprocess.Popen[bytes], timeout: float 
     raise SystemExit("the server did not become ready")
 
 
+def stop_server(server: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Ask the server to stop (it saves its indexes); kill it if it is not gone within `timeout` s."""
+    server.terminate()
+    try:
+        server.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def report(results: Results, elapsed: float, args: argparse.Namespace) -> None:
     total = sum(len(values) for values in results.latencies.values())
     errors = sum(results.errors.values())

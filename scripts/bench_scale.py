@@ -34,7 +34,16 @@ from models.base import make_engine
 from models.listings import Need, Offer
 from models.organizations import Organization
 from scripts.bench_api import QUERIES, percentile
-from scripts.bench_load import ENTERPRISE, INSTITUTE, Results, free_port, need_body, timed, wait_until_ready
+from scripts.bench_load import (
+    ENTERPRISE,
+    INSTITUTE,
+    Results,
+    free_port,
+    need_body,
+    stop_server,
+    timed,
+    wait_until_ready,
+)
 
 ADMIN = {"Authorization": "Bearer tm_demo_admin"}
 
@@ -281,12 +290,7 @@ def main() -> None:
             elapsed, probed = asyncio.run(drive(base, args, results, visible))
             rss = rss_mib(server.pid)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_server(server)
     total = sum(len(v) for v in results.latencies.values())
     print(
         f"{make_engine(url).dialect.name}, demo + {args.listings:,} synthetic listings, encoder {args.model} "

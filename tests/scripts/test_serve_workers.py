@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.bench_load import free_port
+from scripts.bench_load import free_port, stop_server
 
 ADMIN = {"Authorization": "Bearer tm_demo_admin"}
 INSTITUTE = {"Authorization": "Bearer tm_demo_institute"}
@@ -58,12 +58,7 @@ def serving(env: dict[str, str], *options: str) -> Iterator[str]:
         assert server.poll() is None, f"serve exited with {server.returncode}"
         yield base
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
 
 
 def post_offer(base: str, word: str) -> int:
