@@ -25,15 +25,9 @@ WAIT_SECONDS = 10.0
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        embedding_model="fake:64",
-        background_workers=False,
-        api_workers=2,
-        index_poll_interval=0.05,
-    )
+def settings(settings: Settings) -> Settings:
+    """The API tests' settings (tests/api/conftest.py), as one of two workers polling often."""
+    return settings.model_copy(update={"api_workers": 2, "index_poll_interval": 0.05})
 
 
 def runtime_of(client: TestClient) -> Runtime:

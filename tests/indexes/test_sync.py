@@ -19,6 +19,7 @@ from indexes.documents import IndexDocument
 from indexes.encoder import FakeEncoder
 from indexes.storage import current_generation
 from indexes.sync import SAVE_COST_FACTOR, IndexSync
+from tests.indexes.test_catalog_maintenance import WORDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -173,20 +174,6 @@ def test_kill_minus_nine_during_reindex_loses_nothing(tmp_path: Path, seed: int)
     upgrade(engine)
     factory = make_session_factory(engine)
     rng = random.Random(seed)
-    words = [
-        "drone",
-        "sensor",
-        "shrimp",
-        "solar",
-        "robot",
-        "battery",
-        "cassava",
-        "rice",
-        "water",
-        "laser",
-        "textile",
-        "concrete",
-    ]
     with transaction(factory) as session:
         org = Organization(slug="o", name="O", kind=OrgKind.UNIVERSITY, region=Region.HA_NOI)
         session.add(org)
@@ -194,8 +181,8 @@ def test_kill_minus_nine_during_reindex_loses_nothing(tmp_path: Path, seed: int)
         session.add_all(
             Offer(
                 organization_id=org.id,
-                title=" ".join(rng.choices(words, k=4)),
-                description=" ".join(rng.choices(words, k=60)),
+                title=" ".join(rng.choices(WORDS, k=4)),
+                description=" ".join(rng.choices(WORDS, k=60)),
                 sector=Sector.AI,
                 keywords=[],
                 trl=5,
