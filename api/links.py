@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +34,7 @@ from models.links import (
 )
 from models.listings import LISTING_MODELS
 from models.matches import Match
+from models.search_scope import SearchScope
 
 log = logging.getLogger(__name__)
 
@@ -50,33 +51,28 @@ def indexed_texts(session: Session, kind: str, ids: Sequence[int]) -> dict[int, 
     }
 
 
-def cluster_map(
-    *, session: Session, kind: str, ids: Collection[int] | None = None, published_only: bool = False
-) -> dict[int, int]:
+def cluster_map(*, session: Session, kind: str, scope: SearchScope | None = None) -> dict[int, int]:
     """Listing id -> its cluster's smallest id, over proposed and confirmed links (dismissed ones split).
 
-    With `ids`, only links between two of them count: a cluster seen through a result list never joins
-    two visible listings through a hidden one. `published_only` does the same for a search over every
-    published listing (no id list: the search scope allowed every one), checking the links' ends only.
+    With `scope`, only links between two listings it allows count: a cluster seen through a result list
+    never joins two visible listings through a hidden one (a brokers-only need, a draft). A scope over
+    every published listing is checked at the links' ends only: a subquery over every published
+    listing made the database read the whole catalogue on each search.
     """
     query = select(ListingLink).where(
         ListingLink.kind == kind, ListingLink.status.in_(list(CLUSTERING_STATUSES))
     )
     links = list(session.scalars(query))
-    if published_only and links:
-        # The publication of the links' ends only: a subquery over every published listing made the
-        # database read the whole catalogue on each search.
+    if scope is None or not links:
+        return clusters(links)
+    if scope.allowed is None:
         model = LISTING_MODELS[kind]
         ends = {end for link in links for end in (link.listing_a_id, link.listing_b_id)}
-        ids = set(
-            session.scalars(
-                select(model.id).where(id_in(model.id, ends), model.status == ListingStatus.PUBLISHED)
-            )
-        )
-    if ids is not None:
-        allowed = set(ids)
-        links = [link for link in links if link.listing_a_id in allowed and link.listing_b_id in allowed]
-    return clusters(links)
+        published = select(model.id).where(id_in(model.id, ends), model.status == ListingStatus.PUBLISHED)
+        allowed = set(session.scalars(published)) - scope.hidden
+    else:
+        allowed = scope.allowed
+    return clusters([link for link in links if link.listing_a_id in allowed and link.listing_b_id in allowed])
 
 
 class LinkWorker:

@@ -104,9 +104,7 @@ def add_search_route(router: APIRouter, side: Side) -> None:
             source=records,
             limit=limit,
             offset=offset,
-            clusters=cluster_map(
-                session=session, kind=side.kind, ids=scope.allowed, published_only=scope.allowed is None
-            ),
+            clusters=cluster_map(session=session, kind=side.kind, scope=scope),
         )
         return _page(results, side, session, viewer, total=total, offset=offset, limit=limit)
 
@@ -140,9 +138,7 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
             source=records,
             viewer=viewer,
             k=k,
-            clusters=cluster_map(
-                session=session, kind=other.kind, ids=scope.allowed, published_only=scope.allowed is None
-            ),
+            clusters=cluster_map(session=session, kind=other.kind, scope=scope),
         )
         return _page(results, other, session, viewer, total=len(results), offset=0, limit=k)
 

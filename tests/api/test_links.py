@@ -16,11 +16,14 @@ from api.suggestions import SuggestionWorker
 from core.settings import Settings, get_settings
 from core.taxonomy import OrgKind, Region, Role
 from models.base import transaction
-from models.links import ListingLink
+from models.links import LinkStatus, LinkType, ListingLink
 from models.matches import Match
 from models.organizations import create_api_key, create_organization
+from models.search_scope import SearchScope
 from scripts.cli import app as cli
 from tests.api.conftest import World, need_body, offer_body
+
+EVERY_PUBLISHED = SearchScope(None)
 
 TOPICS = [
     ("Solar panel cleaning robot for rooftop plants", "A tracked robot brushes dust off photovoltaic rows."),
@@ -298,8 +301,41 @@ def test_clusters_over_published_listings_leave_out_links_to_a_draft(client: Tes
     with factory() as session:
         cluster = min(original["id"], repost["id"])
         expected = {original["id"]: cluster, repost["id"]: cluster}
-        assert cluster_map(session=session, kind="offers", published_only=True) == expected
+        assert cluster_map(session=session, kind="offers", scope=EVERY_PUBLISHED) == expected
     client.patch(f"/api/v1/offers/{repost['id']}", json={"status": "draft"}, headers=world.auth("inst-b"))
     with factory() as session:
-        assert cluster_map(session=session, kind="offers", published_only=True) == {}
+        assert cluster_map(session=session, kind="offers", scope=EVERY_PUBLISHED) == {}
         assert cluster_map(session=session, kind="offers") == expected
+
+
+def test_clusters_never_join_two_visible_listings_through_a_hidden_one(
+    client: TestClient, world: World
+) -> None:
+    """A chain of links A - H - B where H is a brokers-only need: for a viewer H is hidden from, A and B
+    stay apart; staff (nothing hidden) see one cluster."""
+    ids = [
+        post(client, world, "ent-a", "/api/v1/needs", need_body(title="Chain need A"))["id"],
+        post(
+            client,
+            world,
+            "ent-a",
+            "/api/v1/needs",
+            need_body(title="Chain need H", confidentiality="brokers_only"),
+        )["id"],
+        post(client, world, "ent-b", "/api/v1/needs", need_body(title="Chain need B"))["id"],
+    ]
+    a, hidden, b = ids
+    factory = runtime_of(client).session_factory
+    with transaction(factory) as session:
+        for low, high in ((a, hidden), (hidden, b)):
+            session.add(
+                ListingLink(
+                    kind="needs", listing_a_id=min(low, high), listing_b_id=max(low, high),
+                    link_type=LinkType.DUPLICATE, score=1.0, reason={}, status=LinkStatus.CONFIRMED,
+                )
+            )  # fmt: skip
+    with factory() as session:
+        everything = cluster_map(session=session, kind="needs", scope=EVERY_PUBLISHED)
+        assert everything == {a: min(ids), hidden: min(ids), b: min(ids)}
+        seen = cluster_map(session=session, kind="needs", scope=SearchScope(None, frozenset({hidden})))
+        assert seen == {}

@@ -53,9 +53,7 @@ def _hits(
         results, total = matcher.search(
             kind=facets.kind, query=facets.q, allowed_ids=scope.allowed, hidden_ids=scope.hidden,
             source=StoreRecords(db, cache=cache), limit=PAGE_SIZE, offset=offset,
-            clusters=cluster_map(
-                session=db, kind=facets.kind, ids=scope.allowed, published_only=scope.allowed is None
-            ),
+            clusters=cluster_map(session=db, kind=facets.kind, scope=scope),
         )  # fmt: skip
         rows = get_listings(session=db, model=model, ids=[i for r in results for i in (r.id, *r.also)])
         hits = [
