@@ -25,7 +25,7 @@ from core.taxonomy import (
     TransferType,
 )
 from models.id_sets import id_in
-from models.listings import LISTING_MODELS, ListingFilters, Offer
+from models.listings import LISTING_MODELS, ListingFilters, Offer, visible_ids
 from models.search_scope import SearchScope, search_scope
 
 PAGE_SIZE = 20
@@ -162,8 +162,6 @@ def within_price(
 
 def search_scope_of(*, session: Session, facets: Facets, viewer: Viewer) -> SearchScope:
     """The listings the floor's search may show: the facets' scope, narrowed by the price range."""
-    from models.listings import visible_ids
-
     model = LISTING_MODELS[facets.kind]
     if facets.price_from is None and facets.price_to is None:
         return search_scope(session=session, model=model, filters=facets.filters, viewer=viewer)
