@@ -18,6 +18,7 @@ from indexes.encoder import Encoder
 from indexes.errors import IndexStoreError
 from indexes.languages import LanguageCentroids
 from indexes.lexical import LexicalIndex
+from indexes.rebuild import Rebuilds
 from indexes.storage import current_generation, write_generation, write_json_object
 from indexes.text import text_language
 from indexes.vector import VectorIndex
@@ -39,10 +40,10 @@ SWAP_CHUNK = 16
 class ListingIndex:
     """Both retrievers over one kind of listing (offers or needs), kept consistent with each other.
 
-    Two locks keep maintenance off the read path: `_writer` runs one mutation, save, compaction, load
-    or clear at a time; `_lock` (the read lock) is taken by searches and, briefly, by a mutation
-    swapping its result in. A save or compaction holds only `_writer`: it just reads the indexes, as
-    searches do, and nothing can change them meanwhile.
+    Two locks keep maintenance off the read path: `_writer` runs one mutation, save, load or clear
+    at a time; `_lock` (the read lock) is taken by searches and, briefly, by a mutation swapping its
+    result in. A save holds only `_writer`: it just reads the indexes, as searches do. A compaction
+    or merge (`indexes/rebuild.py`) holds neither for its long part, so updates go on meanwhile.
 
     Saved as one generation directory, so a crash leaves either the previous or the new
     pair of indexes on disk, never a mix; the fingerprints saved beside them tell which
@@ -64,6 +65,7 @@ class ListingIndex:
         self._sentence_vectors: dict[str, np.ndarray] = {}
         self._informative: dict[str, bool] = {}
         self._informative_size = 0
+        self._rebuilds = Rebuilds(self)
 
     def _empty_vectors(self) -> VectorIndex:
         return VectorIndex(
@@ -103,15 +105,20 @@ class ListingIndex:
         for doc_id, language in language_of.items():
             languages.add(doc_id, language, vectors.vector(doc_id))
         with self._writer, self._lock:
+            self._rebuilds.invalidate()
             self.vectors, self.lexical, self.fingerprints = vectors, lexical, fingerprints
             self.languages = languages
         return True
 
     def save(self) -> Path:
-        """Write both indexes and the fingerprints as a new generation, atomically, while searches go on."""
+        """Write both indexes and the fingerprints as a new generation, atomically, while searches go on;
+        during a rebuild, the live indexes (its copies are seen by nothing until they are swapped in)."""
         with self._writer:
             if self.vectors.tombstones and self.vectors.kind == "flat":
-                self._rebuild(vectors=True)  # cheap for a flat index, and the saved one holds no dead rows
+                # Cheap when flat, and the saved one holds no dead rows; a rebuild replays onto its own copy.
+                compacted = self.vectors.compacted()
+                with self._lock:
+                    self.vectors = compacted
             vectors, lexical = self.vectors, self.lexical
 
             def writer(directory: Path) -> None:
@@ -124,25 +131,28 @@ class ListingIndex:
 
     def compact(self) -> None:
         """Rebuild both indexes without dead entries (vector tombstones, the lexical delta merged into its
-        base) beside the live ones, then swap them in: searches wait only for the swap itself."""
-        self._rebuild(vectors=True, lexical=True)
+        base) beside the live ones, then swap them in, done when this returns (after any rebuild already
+        running); updates go on meanwhile and searches wait only for the swap itself."""
+        self._rebuilds.run(vectors=True, lexical=True)
 
     def _maintain(self) -> None:
-        """After an update: rebuild what became due, beside the live indexes."""
-        if self.vectors.needs_compaction or self.lexical.needs_merge:
-            self._rebuild(vectors=self.vectors.needs_compaction, lexical=self.lexical.needs_merge)
-
-    def _rebuild(self, *, vectors: bool = False, lexical: bool = False) -> None:
-        # Only reads the live indexes, as searches do; the writer lock keeps every update out until the
-        # swap, so none is lost.
+        """After an update: rebuild what became due beside the live indexes, in the background past
+        `BACKGROUND_MIN_LISTINGS` (`indexes/rebuild.py`); a no-op while a rebuild runs."""
         with self._writer:
-            new_vectors = self.vectors.compacted() if vectors else self.vectors
-            new_lexical = self.lexical.merged() if lexical else self.lexical
-            with self._lock:
-                self.vectors, self.lexical = new_vectors, new_lexical
+            vectors, lexical = self.vectors.needs_compaction, self.lexical.needs_merge
+        if vectors or lexical:
+            self._rebuilds.request(vectors=vectors, lexical=lexical)
+
+    def wait_for_rebuild(self, timeout: float | None = None) -> bool:
+        """Block until no rebuild runs; False if one still does after `timeout` s."""
+        return self._rebuilds.wait(timeout)
+
+    def abandon_rebuild(self) -> None:
+        self._rebuilds.abandon()
 
     def clear(self) -> None:
         with self._writer, self._lock:
+            self._rebuilds.invalidate()
             self.vectors = self._empty_vectors()
             self.lexical = LexicalIndex()
             self.fingerprints = {}
@@ -171,7 +181,10 @@ class ListingIndex:
                         self.languages.add(document.id, language, self.vectors.vector(document.id))
                     self.lexical.upsert(ids.tolist(), texts[start : start + SWAP_CHUNK])
                     self.fingerprints.update({document.id: document.fingerprint for document in chunk})
-            self._maintain()
+                self._rebuilds.record_upsert(
+                    ids, vectors[start : start + SWAP_CHUNK], texts[start : start + SWAP_CHUNK]
+                )
+        self._maintain()
 
     def delete(self, ids: Iterable[int]) -> None:
         with self._writer:
@@ -185,8 +198,9 @@ class ListingIndex:
                     self.lexical.delete(chunk)
                     for doc_id in chunk:
                         self.fingerprints.pop(doc_id, None)
-            if present:
-                self._maintain()
+                self._rebuilds.record_delete(chunk)
+        if present:
+            self._maintain()
 
     def differences(self, store: dict[int, str]) -> tuple[set[int], set[int]]:
         """(ids to (re-)encode, ids to drop) for the index to equal `store`, a map of id to fingerprint."""
@@ -314,4 +328,9 @@ class ListingIndex:
         return doc_id in self.fingerprints
 
     def health(self) -> dict[str, Any]:
-        return {"count": len(self), "model": self.encoder.model_name, "vector_index": self.vectors.kind}
+        return {
+            "count": len(self),
+            "model": self.encoder.model_name,
+            "vector_index": self.vectors.kind,
+            "rebuilding": self._rebuilds.running,
+        }

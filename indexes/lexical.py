@@ -165,6 +165,14 @@ class LexicalIndex:
         index._use_base(merge(self._base, self._deleted, self._delta.term_counts), None)
         return index
 
+    def frozen(self) -> LexicalIndex:
+        """A copy to merge from while self goes on changing: the base is shared (it is never written in
+        place), the deletion mask and the delta (small: merges keep it so) are copied."""
+        index = LexicalIndex(k1=self.k1, b=self.b, analyzer=self.analyzer)
+        index._use_base(self._base, self._deleted, self._deleted_df)
+        index._delta = self._delta.copy()
+        return index
+
     def save(self, directory: Path) -> None:
         """Write the base (hard-linked when an earlier save wrote it), the deletions, the delta and
         `lexical_meta.json` into `directory`."""

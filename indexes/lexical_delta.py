@@ -52,6 +52,18 @@ class Delta:
         self.id_of_slot[slot] = -1
         self.free_slots.append(slot)
 
+    def copy(self) -> Delta:
+        """An independent copy; the per-document Counters are shared, as they are replaced, never changed."""
+        copy = Delta()
+        copy.slot_of = dict(self.slot_of)
+        copy.id_of_slot = self.id_of_slot.copy()
+        copy.length_of_slot = self.length_of_slot.copy()
+        copy.free_slots = list(self.free_slots)
+        copy.term_counts = dict(self.term_counts)
+        copy.postings = {term: dict(postings) for term, postings in self.postings.items()}
+        copy.total_length = self.total_length
+        return copy
+
     def arrays(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         if term not in self.posting_arrays:
             postings = self.postings[term]

@@ -11,8 +11,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Collection, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Literal
 
@@ -141,11 +141,16 @@ class VectorIndex:
             return True
         return self._tombstones > COMPACT_TOMBSTONE_FRACTION * self._index.ntotal
 
-    def compacted(self) -> VectorIndex:
+    def compacted(self, *, hold: Callable[[], AbstractContextManager[object]] = nullcontext) -> VectorIndex:
         """A new index of the live vectors without tombstones (flat or HNSW by their count); self is only
-        read, so searches may go on against it, though no update may run meanwhile."""
+        read, so searches may go on against it. No update may run meanwhile, unless each takes the lock
+        `hold()` enters: then the copy holds the vectors live at the call, and later updates are the
+        caller's to replay onto it (the FAISS index and the label arrays are read only under `hold()`)."""
         started = time.monotonic()
-        live_labels = np.flatnonzero(self._id_of_label[: self._index.ntotal] >= 0)
+        with hold():
+            live_labels = np.flatnonzero(self._id_of_label[: self._index.ntotal] >= 0)
+            live_ids = self._id_of_label[live_labels]  # a copy: labels tombstoned later stay in it
+            tombstones = self._tombstones
         copy = VectorIndex(
             dimension=self.dimension,
             model_name=self.model_name,
@@ -162,7 +167,10 @@ class VectorIndex:
         with _omp_threads(max(1, len(os.sched_getaffinity(0)) - 1)):
             for start in range(0, len(live_labels), COMPACT_CHUNK):
                 labels = live_labels[start : start + COMPACT_CHUNK]
-                copy._index.add(self._index.reconstruct_batch(labels))
+                # Labels are never reused, so a label live at the call still holds that vector.
+                with hold():
+                    vectors = self._index.reconstruct_batch(labels)
+                copy._index.add(vectors)
                 if len(live_labels) > COMPACT_CHUNK:
                     log.info(
                         "compacting %s vectors: %d of %d in %.1f s",
@@ -171,12 +179,12 @@ class VectorIndex:
                         len(live_labels),
                         time.monotonic() - started,
                     )
-        copy._record_labels(self._id_of_label[live_labels], 0)
+        copy._record_labels(live_ids, 0)
         log.info(
             "compacted %d vectors (%s, %d tombstones dropped) in %.1f s",
             len(live_labels),
             copy._kind,
-            self._tombstones,
+            tombstones,
             time.monotonic() - started,
         )
         return copy

@@ -148,9 +148,9 @@ def test_searches_answer_from_the_old_indexes_during_a_rebuild(
     owner, method = rebuild
     real_rebuild = getattr(owner, method)
 
-    def blocking_rebuild(self: Any) -> Any:
+    def blocking_rebuild(self: Any, **options: Any) -> Any:
         pause()
-        return real_rebuild(self)
+        return real_rebuild(self, **options)
 
     monkeypatch.setattr(owner, method, blocking_rebuild)
 
