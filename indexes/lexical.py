@@ -119,11 +119,13 @@ class LexicalIndex:
         in_base = len(base)
         scores = np.zeros(in_base + len(delta.id_of_slot), dtype=np.float64)
         average_length = (base.total_length - self._deleted_length + delta.total_length) / n_docs
-        for term in self.analyzer.analyze_query(query):
+        # A word repeated in the query (a listing's whole text, when matching) adds its score as often
+        # as it occurs, as in Lucene, but its postings are read once.
+        for term, repeats in Counter(self.analyzer.analyze_query(query)).items():
             index, df = self._frequency(term)
             if not df:
                 continue
-            idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+            idf = repeats * math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
             if index is not None:
                 slots, counts = base.postings(index)
                 tfs = counts.astype(np.float64)

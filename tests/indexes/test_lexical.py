@@ -39,7 +39,7 @@ def _index(corpus: dict[int, str] = CORPUS) -> LexicalIndex:
     return index
 
 
-@pytest.mark.parametrize("query", ["solar robot", "water", "nuoc mang", "robots welding"])
+@pytest.mark.parametrize("query", ["solar robot", "water", "nuoc mang", "robots welding", "robot solar robot robot"])
 def test_scores_equal_direct_bm25(query: str) -> None:
     expected = _bm25(query, CORPUS)
     results = _index().search(query, k=10)
