@@ -8,7 +8,9 @@ field) straight into the store, starts `techmatch serve` (which indexes them: th
 search, need→offers, offer→needs, lists with filters and writes (about 10 %). A writer posts offers
 with a fresh word and times how long until a search finds them (write-to-visible; with --api-workers
 past 1, until a search through every worker finds them). Prints throughput, p50/p99 per kind, errors,
-the server's RSS (all its processes), the build and index times. Part of issue 11.
+the server's RSS (all its processes), the build and index times, and the CPU the clients themselves
+took (they share the machine with the server). The clients use aiohttp: httpx took 4x the CPU per
+request, a quarter of a core at 100 req/s that the server then lacked. Part of issue 11.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-import httpx
+import aiohttp
 from sqlalchemy import insert, select
 
 from core.settings import Settings
@@ -41,7 +44,6 @@ from scripts.bench_load import (
     free_port,
     need_body,
     stop_server,
-    timed,
     wait_until_ready,
 )
 
@@ -97,41 +99,79 @@ def add_listings(url: str, count: int) -> float:
     return time.perf_counter() - started
 
 
+Http = aiohttp.ClientSession
+
+
+def http_session(base: str, *, connections: int = 0) -> Http:
+    """Keep-alive connections to `base` (a path prefix is kept: aiohttp's base_url takes only a host)."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections),
+        timeout=aiohttp.ClientTimeout(total=60),
+    )
+
+
+async def timed(
+    results: Results, name: str, http: Http, method: str, url: str, **options: object
+) -> tuple[int, bytes] | None:
+    """One request, its latency recorded under `name` (the whole body read); errors counted."""
+    started = time.perf_counter()
+    try:
+        async with http.request(method, url, **options) as response:  # type: ignore[arg-type]
+            body = await response.read()
+    except (aiohttp.ClientError, TimeoutError):
+        results.errors[name] += 1
+        return None
+    results.latencies[name].append(time.perf_counter() - started)
+    if response.status >= 400:
+        results.errors[name] += 1
+    return response.status, body
+
+
 async def client(
     base: str, seed: int, deadline: float, results: Results, offers: list[int], needs: list[int]
 ) -> None:
     rng = random.Random(seed)
     names, weights = list(MIX), list(MIX.values())
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+    async with http_session(base) as http:
         while time.monotonic() < deadline:
             name = rng.choices(names, weights)[0]
             if name == "search":
-                path = f"/search/{rng.choice(['offers', 'needs'])}"
-                await timed(results, name, lambda: http.get(path, params={"q": rng.choice(QUERIES)}))  # noqa: B023
+                kind = rng.choice(["offers", "needs"])
+                await timed(
+                    results, name, http, "GET", f"{base}/search/{kind}", params={"q": rng.choice(QUERIES)}
+                )
             elif name == "need→offers":
-                await timed(results, name, lambda: http.get(f"/needs/{rng.choice(needs)}/matches"))
+                await timed(results, name, http, "GET", f"{base}/needs/{rng.choice(needs)}/matches")
             elif name == "offer→needs":
-                await timed(results, name, lambda: http.get(f"/offers/{rng.choice(offers)}/matches"))
+                await timed(results, name, http, "GET", f"{base}/offers/{rng.choice(offers)}/matches")
             elif name == "list filtered":
                 params = {"trl_min": rng.randint(1, 9), "transfer_type": rng.choice(list(TransferType)).value}
-                await timed(results, name, lambda: http.get("/offers", params=params))  # noqa: B023
+                await timed(results, name, http, "GET", f"{base}/offers", params=params)
             else:
                 await timed(
-                    results, name, lambda: http.post("/needs", json=need_body(rng), headers=ENTERPRISE)
+                    results, name, http, "POST", f"{base}/needs", json=need_body(rng), headers=ENTERPRISE
                 )
 
 
-async def worker_clients(base: str, workers: int, timeout: float = 60) -> list[httpx.AsyncClient]:
+async def get_json(http: Http, url: str, **options: object) -> tuple[int, Any]:
+    async with http.get(url, **options) as response:  # type: ignore[arg-type]
+        return response.status, await response.json()
+
+
+async def worker_clients(base: str, workers: int, timeout: float = 60) -> list[Http]:
     """One single-connection client per API worker once all answer, told apart by the pid /healthz shows
     staff; fewer if the kernel keeps handing new connections to the same workers."""
-    found: dict[int, httpx.AsyncClient] = {}
+    found: dict[int, Http] = {}
     deadline = time.monotonic() + timeout
     while len(found) < workers and time.monotonic() < deadline:
-        http = httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=1))
-        health = (await http.get("/healthz", headers=ADMIN)).json()
-        pid = health.get("workers", {}).get("store_follower", {}).get("pid")
+        http = http_session(base, connections=1)
+        _, health = await get_json(http, f"{base}/healthz", headers=ADMIN)
+        workers_health = health.get("workers", {})
+        pid = (
+            workers_health.get("store_follower", {}).get("pid") if isinstance(workers_health, dict) else None
+        )
         if pid is None or pid in found:
-            await http.aclose()
+            await http.close()
             await asyncio.sleep(0.05)
         else:
             found[pid] = http
@@ -139,11 +179,11 @@ async def worker_clients(base: str, workers: int, timeout: float = 60) -> list[h
 
 
 async def writer(
-    base: str, deadline: float, visible: list[float], results: Results, probes: list[httpx.AsyncClient]
+    base: str, deadline: float, visible: list[float], results: Results, probes: list[Http]
 ) -> None:
     """Post an offer with a word no other listing has, then search for it until it is found: through
     each of `probes` (one per API worker) when given."""
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+    async with http_session(base) as http:
         n = 0
         while time.monotonic() < deadline - 5:
             n += 1
@@ -158,15 +198,17 @@ async def writer(
                 "language": "vi",
                 "status": "published",
             }
-            posted = await timed(results, "write", lambda: http.post("/offers", json=body, headers=INSTITUTE))  # noqa: B023
-            if posted is None or posted.status_code != 201:
+            posted = await timed(
+                results, "write", http, "POST", f"{base}/offers", json=body, headers=INSTITUTE
+            )
+            if posted is None or posted[0] != 201:
                 continue
             started = time.perf_counter()
             waiting = list(probes or [http])
             while waiting and time.perf_counter() - started < 10:
                 for probe in list(waiting):
-                    found = await probe.get("/search/offers", params={"q": word})
-                    if found.status_code == 200 and found.json()["total"]:
+                    status, found = await get_json(probe, f"{base}/search/offers", params={"q": word})
+                    if status == 200 and found["total"]:
                         waiting.remove(probe)
                 if waiting:
                     await asyncio.sleep(0.02)
@@ -181,9 +223,11 @@ async def drive(
     base: str, args: argparse.Namespace, results: Results, visible: list[float]
 ) -> tuple[float, int]:
     """Run the clients and the writer; the seconds they ran and how many API workers the writer probed."""
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        offers = [item["id"] for item in (await http.get("/offers", params={"limit": 100})).json()["items"]]
-        needs = [item["id"] for item in (await http.get("/needs", params={"limit": 100})).json()["items"]]
+    async with http_session(base) as http:
+        _, offers_page = await get_json(http, f"{base}/offers", params={"limit": 100})
+        _, needs_page = await get_json(http, f"{base}/needs", params={"limit": 100})
+    offers = [item["id"] for item in offers_page["items"]]
+    needs = [item["id"] for item in needs_page["items"]]
     probes = await worker_clients(base, args.api_workers) if args.api_workers > 1 else []
     started = time.monotonic()
     deadline = started + args.seconds
@@ -192,7 +236,7 @@ async def drive(
         await asyncio.gather(*tasks, writer(base, deadline, visible, results, probes))
     finally:
         for probe in probes:
-            await probe.aclose()
+            await probe.close()
     return time.monotonic() - started, len(probes)
 
 
@@ -287,7 +331,9 @@ def main() -> None:
             wait_until_ready(base, server, timeout=args.ready_timeout)
             ready = time.perf_counter() - started
             results, visible = Results(), list[float]()
+            client_cpu = time.process_time()
             elapsed, probed = asyncio.run(drive(base, args, results, visible))
+            client_cpu = time.process_time() - client_cpu
             rss = rss_mib(server.pid)
         finally:
             stop_server(server)
@@ -303,6 +349,10 @@ def main() -> None:
     errors = sum(results.errors.values())
     print(
         f"{args.clients} clients + 1 writer for {elapsed:.0f} s: {total:,} requests, {total / elapsed:.1f} req/s, {errors} errors"
+    )
+    print(
+        f"the clients' own CPU: {100 * client_cpu / elapsed:.0f} % of a core "
+        f"({1000 * client_cpu / max(total, 1):.2f} ms a request), on the server's machine"
     )
     print(f"{'kind':<14} {'count':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for name in MIX:
