@@ -63,6 +63,7 @@ class LexicalIndex:
         self._deleted_count = self._deleted_length = 0
         self._use_base(BaseSegment.empty(), None)
         self._delta = Delta()
+        self._norms: tuple[float, BaseSegment, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self._base) - self._deleted_count + len(self._delta.slot_of)
@@ -129,10 +130,7 @@ class LexicalIndex:
             if index is not None:
                 slots, counts = base.postings(index)
                 tfs = counts.astype(np.float64)
-                lengths = base.lengths[slots]
-                scores[slots] += (
-                    idf * tfs / (tfs + self.k1 * (1 - self.b + self.b * lengths / average_length))
-                )
+                scores[slots] += idf * tfs / (tfs + self._length_norms(average_length)[slots])
             if term in delta.postings:
                 slots, tfs = delta.arrays(term)
                 lengths = delta.length_of_slot[slots]
@@ -156,6 +154,16 @@ class LexicalIndex:
         # Ties broken by id so results are reproducible whatever the slot layout.
         order = np.lexsort((doc_ids, -scores[candidates]))[:k]
         return [(int(i), float(s)) for i, s in zip(doc_ids[order], scores[candidates[order]], strict=True)]
+
+    def _length_norms(self, average_length: float) -> np.ndarray:
+        """k1 * (1 - b + b * length / average length) of every base document: BM25's length term, which
+        every posting of a search would otherwise compute again; kept until the average moves."""
+        known = self._norms
+        if known is None or known[0] != average_length or known[1] is not self._base:
+            norms = self.k1 * (1 - self.b + self.b * self._base.lengths / average_length)
+            # One tuple, replaced whole: a search reading the previous one is unaffected.
+            known = self._norms = (average_length, self._base, norms)
+        return known[2]
 
     def merged(self) -> LexicalIndex:
         """A new index whose base holds every document and whose delta is empty.

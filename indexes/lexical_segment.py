@@ -124,7 +124,7 @@ class BaseSegment:
 
     @cached_property
     def _vocab_views(self) -> tuple[memoryview, np.ndarray]:
-        # Plain views: slicing a np.memmap costs microseconds per slice, a lookup takes ~20.
+        # A memoryview and a list-free array: a term lookup takes ~20 slices.
         return np.asarray(self.vocab_bytes).data, np.asarray(self.vocab_offsets)
 
     def term_bytes(self, index: int) -> bytes:
@@ -191,8 +191,10 @@ class BaseSegment:
     @classmethod
     def open(cls, directory: Path, prefix: str, name: str) -> BaseSegment:
         """Map the arrays read-only; pages are read when a search touches them."""
+        # Plain ndarray views of the maps: np.memmap's own slicing costs microseconds a slice in Python,
+        # and scoring a listing's text as a query slices postings hundreds of times.
         arrays = {
-            array_name: np.load(directory / f"{prefix}-{name}-{array_name}.npy", mmap_mode="r")
+            array_name: np.asarray(np.load(directory / f"{prefix}-{name}-{array_name}.npy", mmap_mode="r"))
             for array_name in _ARRAYS
         }
         if len(arrays["ids"]) + 1 != len(arrays["doc_offsets"]) or len(arrays["vocab_offsets"]) != len(
