@@ -122,12 +122,22 @@ def text_feature_rows(
     return rows
 
 
+# Each structured feature is a value (every candidate of a match needs one for the ranker) and a
+# Feature with its reason, built only for the few pairs a match returns; the Feature takes its value
+# from the value function, so the two never disagree.
+
+
+def language_value(need: NeedRecord, offer: OfferRecord) -> float:
+    return 1.0 if need.language == offer.language else 0.0
+
+
 def language_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
-    if need.language == offer.language:
-        return Feature("language", 1.0, f"both written in {need.language.value}")
+    value = language_value(need, offer)
+    if value == 1.0:
+        return Feature("language", value, f"both written in {need.language.value}")
     # Not a shortfall to fix: cross-language pairs are what the exchange exists for; the ranker
     # learns how much the language barrier costs a deal from broker decisions.
-    return Feature("language", 0.0, f"need in {need.language.value}, offer in {offer.language.value}")
+    return Feature("language", value, f"need in {need.language.value}, offer in {offer.language.value}")
 
 
 def _in_vnd(amount: int, currency: Currency) -> float:
@@ -138,53 +148,82 @@ def _money(amount: int, currency: Currency) -> str:
     return f"{amount:,} {currency.value}"
 
 
+def trl_value(need: NeedRecord, offer: OfferRecord) -> float:
+    shortfall = need.min_trl - offer.trl
+    return 1.0 if shortfall <= 0 else TRL_SHORTFALL_CREDIT[min(shortfall, len(TRL_SHORTFALL_CREDIT) - 1)]
+
+
 def trl_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
     shortfall = need.min_trl - offer.trl
     if shortfall <= 0:
         return Feature("trl", 1.0, f"offer is at TRL {offer.trl}, need asks for ≥ {need.min_trl}")
-    credit = TRL_SHORTFALL_CREDIT[min(shortfall, len(TRL_SHORTFALL_CREDIT) - 1)]
     return Feature(
         "trl",
-        credit,
+        trl_value(need, offer),
         f"offer is at TRL {offer.trl}, {shortfall} level{'s' if shortfall > 1 else ''} below the need",
         would_qualify=f"requires TRL ≥ {need.min_trl}, offer is at {offer.trl}",
     )
 
 
+def sector_value(need: NeedRecord, offer: OfferRecord) -> float:
+    return sector_relatedness(need.sector, offer.sector)
+
+
 def sector_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
-    value = sector_relatedness(need.sector, offer.sector)
+    value = sector_value(need, offer)
     if value == 1.0:
         return Feature("sector", value, f"same sector ({offer.sector.value})")
     kind = "related" if value > 0 else "unrelated"
     return Feature("sector", value, f"{kind} sectors: need {need.sector.value}, offer {offer.sector.value}")
 
 
-def budget_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+def _budget_and_price(need: NeedRecord, offer: OfferRecord) -> tuple[int | None, int | None]:
     budget = need.budget_max if need.budget_max is not None else need.budget_min
     price = offer.price_min if offer.price_min is not None else offer.price_max
+    return budget, price
+
+
+def budget_value(need: NeedRecord, offer: OfferRecord) -> float:
+    budget, price = _budget_and_price(need, offer)
+    if budget is None or price is None:
+        return NEUTRAL
+    budget_vnd, price_vnd = _in_vnd(budget, need.currency), _in_vnd(price, offer.currency)
+    if price_vnd <= budget_vnd:
+        return 1.0
+    # Credit falls linearly to zero when the price is twice the budget: room for negotiation, not more.
+    return max(0.0, 1.0 - (price_vnd - budget_vnd) / budget_vnd) if budget_vnd > 0 else 0.0
+
+
+def budget_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+    budget, price = _budget_and_price(need, offer)
     if budget is None or price is None:
         return Feature("budget", NEUTRAL, "price or budget not stated")
-    budget_vnd, price_vnd = _in_vnd(budget, need.currency), _in_vnd(price, offer.currency)
+    value = budget_value(need, offer)
     said = f"budget up to {_money(budget, need.currency)}, price from {_money(price, offer.currency)}"
-    if price_vnd <= budget_vnd:
-        return Feature("budget", 1.0, said)
-    # Credit falls linearly to zero when the price is twice the budget: room for negotiation, not more.
-    value = max(0.0, 1.0 - (price_vnd - budget_vnd) / budget_vnd) if budget_vnd > 0 else 0.0
+    if value == 1.0:
+        return Feature("budget", value, said)
+    budget_vnd, price_vnd = _in_vnd(budget, need.currency), _in_vnd(price, offer.currency)
     return Feature(
         "budget", value, said, would_qualify=f"price is {price_vnd / max(budget_vnd, 1):.1f}× the budget"
     )
 
 
+def transfer_value(need: NeedRecord, offer: OfferRecord) -> float:
+    if not need.transfer_types or not offer.transfer_types:
+        return NEUTRAL
+    return 1.0 if set(need.transfer_types) & set(offer.transfer_types) else 0.0
+
+
 def transfer_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+    value = transfer_value(need, offer)
     wanted, offered = set(need.transfer_types), set(offer.transfer_types)
     if not wanted or not offered:
-        return Feature("transfer", NEUTRAL, "transfer terms not stated on both sides")
-    common = sorted(wanted & offered)
-    if common:
-        return Feature("transfer", 1.0, f"both accept {', '.join(common)}")
+        return Feature("transfer", value, "transfer terms not stated on both sides")
+    if value == 1.0:
+        return Feature("transfer", value, f"both accept {', '.join(sorted(wanted & offered))}")
     return Feature(
         "transfer",
-        0.0,
+        value,
         f"need wants {', '.join(sorted(wanted))}; offer proposes {', '.join(sorted(offered))}",
         would_qualify=f"offer would need to accept {' or '.join(sorted(wanted))}",
     )
@@ -194,23 +233,55 @@ def _broad(region: Region) -> Region:
     return REGION_PARENT.get(region, region)
 
 
-def region_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+def region_value(need: NeedRecord, offer: OfferRecord) -> float:
     if need.region == offer.region:
-        return Feature("region", 1.0, f"same region ({offer.region.value})")
+        return 1.0
     if Region.NATIONWIDE in (need.region, offer.region) or _broad(need.region) == _broad(offer.region):
-        return Feature("region", 0.75, f"nearby regions: {need.region.value} / {offer.region.value}")
+        return 0.75
     if Region.INTERNATIONAL in (need.region, offer.region):
-        return Feature("region", 0.4, "cross-border transfer")
+        return 0.4
     # Transfers across Vietnam are common; distance is a mild cost, not a barrier.
-    return Feature("region", 0.5, f"different regions: {need.region.value} / {offer.region.value}")
+    return 0.5
+
+
+def region_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+    value = region_value(need, offer)
+    reason = {
+        1.0: f"same region ({offer.region.value})",
+        0.75: f"nearby regions: {need.region.value} / {offer.region.value}",
+        0.4: "cross-border transfer",
+    }.get(value, f"different regions: {need.region.value} / {offer.region.value}")
+    return Feature("region", value, reason)
+
+
+def _age_days(listing_updated: datetime, now: datetime) -> float:
+    updated = listing_updated if listing_updated.tzinfo else listing_updated.replace(tzinfo=UTC)
+    return max(0.0, (now - updated).total_seconds() / 86_400)
+
+
+def freshness_value(listing_updated: datetime, *, now: datetime) -> float:
+    age_days = _age_days(listing_updated, now)
+    # Full credit for half a year, then a slow decay to a floor: old listings may still be valid.
+    return 1.0 if age_days <= 180 else max(0.3, 1.0 - (age_days - 180) / 730)
 
 
 def freshness_feature(listing_updated: datetime, *, now: datetime) -> Feature:
-    updated = listing_updated if listing_updated.tzinfo else listing_updated.replace(tzinfo=UTC)
-    age_days = max(0.0, (now - updated).total_seconds() / 86_400)
-    # Full credit for half a year, then a slow decay to a floor: old listings may still be valid.
-    value = 1.0 if age_days <= 180 else max(0.3, 1.0 - (age_days - 180) / 730)
-    return Feature("freshness", value, f"offer updated {int(age_days)} days ago")
+    value = freshness_value(listing_updated, now=now)
+    return Feature("freshness", value, f"offer updated {int(_age_days(listing_updated, now))} days ago")
+
+
+def compatibility_values(need: NeedRecord, offer: OfferRecord, *, now: datetime) -> list[float]:
+    """The values of `compatibility`, without building its reasons: what the ranker reads of every
+    candidate."""
+    return [
+        language_value(need, offer),
+        sector_value(need, offer),
+        trl_value(need, offer),
+        budget_value(need, offer),
+        transfer_value(need, offer),
+        region_value(need, offer),
+        freshness_value(offer.updated_at, now=now),
+    ]
 
 
 def compatibility(need: NeedRecord, offer: OfferRecord, *, now: datetime | None = None) -> list[Feature]:

@@ -18,6 +18,7 @@ from matcher.features import (
     FEATURE_NAMES,
     Feature,
     compatibility,
+    compatibility_values,
     text_feature_rows,
 )
 from matcher.fusion import AdaptiveFusion, FusedCandidate, fusion_for
@@ -73,10 +74,20 @@ class ScoredListing:
 class CandidatePairs:
     """The allowed candidates for one listing, in fused order, with their records and ranker features."""
 
+    listing: ListingRecord
     candidates: list[FusedCandidate]
     others: list[ListingRecord]
-    structured: list[list[Feature]]
     features: np.ndarray
+    now: datetime
+
+    def structured(self, row: int) -> list[Feature]:
+        """The structured features of one pair with their reasons (built only for pairs shown)."""
+        need, offer = (
+            (self.listing, self.others[row])
+            if isinstance(self.listing, NeedRecord)
+            else (self.others[row], self.listing)
+        )
+        return compatibility(need, offer, now=self.now)  # type: ignore[arg-type]
 
 
 class Matcher:
@@ -251,7 +262,7 @@ class Matcher:
                     ranker=self.ranker,
                     index=self.indexes[kind],
                     x=pairs.features[row],
-                    features=pairs.structured[row],
+                    features=pairs.structured(row),
                     query=listing,
                     other=pairs.others[row],
                 ),
@@ -296,18 +307,17 @@ class Matcher:
                 continue
             candidates.append(candidate)
             others.append(record)
-            structured.append(compatibility(need, offer, now=now))  # type: ignore[arg-type]
+            structured.append(compatibility_values(need, offer, now=now))  # type: ignore[arg-type]
         text_rows = text_feature_rows(
             candidates,
             [record.language.value for record in others],
             similarity_scale=self.fusion.full_confidence_spread,
         )
-        rows = [
-            [*text, *(feature.value for feature in pair_features)]
-            for text, pair_features in zip(text_rows, structured, strict=True)
-        ]
+        rows = [[*text, *values] for text, values in zip(text_rows, structured, strict=True)]
         features = np.array(rows).reshape(len(candidates), len(FEATURE_NAMES))
-        return CandidatePairs(candidates=candidates, others=others, structured=structured, features=features)
+        return CandidatePairs(
+            listing=listing, candidates=candidates, others=others, features=features, now=now
+        )
 
     def _own_vector(self, kind: str, record: ListingRecord) -> np.ndarray | None:
         if not self.reuse_listing_vectors or kind not in self.indexes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 from core.taxonomy import Currency, Language, ListingStatus, Region, Sector
@@ -9,6 +10,7 @@ from matcher.features import (
     FEATURE_NAMES,
     budget_feature,
     compatibility,
+    compatibility_values,
     freshness_feature,
     region_feature,
     sector_feature,
@@ -111,3 +113,32 @@ def test_language_feature_tells_cross_language_pairs_apart() -> None:
     assert compatibility(need(), offer(), now=NOW)[0].value == 1.0
     cross = compatibility(need(language=Language.VI), offer(), now=NOW)[0]
     assert cross.value == 0.0 and cross.would_qualify is None and "vi" in cross.reason
+
+
+def test_values_alone_equal_the_explained_features_for_varied_pairs() -> None:
+    """The ranker reads `compatibility_values` of every candidate and explanations `compatibility` of
+    the pairs shown: they must agree on every kind of pair."""
+    rng = random.Random(7)
+    money = [None, 0, 100_000_000, 300_000_000, 600_000_000, 2_000_000_000]
+    for _ in range(500):
+        pair_need = need(
+            sector=rng.choice(list(Sector)),
+            region=rng.choice(list(Region)),
+            language=rng.choice(list(Language)),
+            transfer_types=tuple(rng.sample(["licence", "assignment", "joint_venture"], rng.randint(0, 2))),
+            currency=rng.choice(list(Currency)),
+            min_trl=rng.randint(1, 9),
+            budget_max=rng.choice(money),
+        )
+        pair_offer = offer(
+            sector=rng.choice(list(Sector)),
+            region=rng.choice(list(Region)),
+            language=rng.choice(list(Language)),
+            transfer_types=tuple(rng.sample(["licence", "assignment", "joint_venture"], rng.randint(0, 2))),
+            currency=rng.choice(list(Currency)),
+            trl=rng.randint(1, 9),
+            price_min=rng.choice(money),
+            updated_at=NOW - timedelta(days=rng.randint(0, 1500)),
+        )
+        explained = [feature.value for feature in compatibility(pair_need, pair_offer, now=NOW)]
+        assert compatibility_values(pair_need, pair_offer, now=NOW) == explained
