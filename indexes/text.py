@@ -135,13 +135,35 @@ def _whole_words(stem_english: bool) -> Analyzer:
     return Analyzer(split_compounds=False, stem_english=stem_english)
 
 
+# A listing's word: its spelling for display, its forms, and its folded syllables (compounds only);
+# a punctuation token has neither, and breaks a phrase.
+TextWord = tuple[str, frozenset[str] | None, frozenset[str] | None]
+
+
 @lru_cache(maxsize=4096)
-def _display_tokens(text: str) -> tuple[str, ...]:
-    """A listing's words as pyvi segments them, in its own spelling: every result explained segments
-    its listing again, and pyvi is the slowest step of a request, so the same texts are kept."""
+def _text_words(text: str, stem_english: bool) -> tuple[TextWord, ...]:
+    """A listing's words as pyvi segments them, in its own spelling, with the forms a query word may
+    match: every result explained reads its listing again, and pyvi is the slowest step of a
+    request, so the same texts are kept."""
     normalized = unicodedata.normalize("NFC", text)
     segmented = ViTokenizer.tokenize(normalized) if looks_vietnamese(normalized) else normalized
-    return tuple(_TOKEN.findall(segmented))
+    whole = _whole_words(stem_english)
+    words: list[TextWord] = []
+    for token in _TOKEN.findall(segmented):
+        word = token.lower()
+        if not _WORD.fullmatch(word):
+            words.append((token, None, None))
+            continue
+        syllables = frozenset(fold_diacritics(part) for part in word.split("_")) if "_" in word else None
+        words.append((token.replace("_", " "), frozenset(whole.word_forms(word)), syllables))
+    return tuple(words)
+
+
+@lru_cache(maxsize=1024)
+def _query_words(query: str, stem_english: bool) -> tuple[frozenset[str], frozenset[str]]:
+    """A query's whole words and their folded syllables (one query explains a page of results)."""
+    words = frozenset(_whole_words(stem_english).analyze(query))
+    return words, frozenset(fold_diacritics(part) for word in words for part in word.split("_"))
 
 
 def matched_terms(query: str, text: str, *, analyzer: Analyzer = DEFAULT_ANALYZER) -> list[str]:
@@ -151,18 +173,14 @@ def matched_terms(query: str, text: str, *, analyzer: Analyzer = DEFAULT_ANALYZE
     matches as a whole, or when every one of its syllables is in the query (unaccented or differently
     segmented typing); a lone syllable matches only a lone query word, so "máy" of "máy bay" is no match.
     """
-    whole = _whole_words(analyzer.stem_english)
-    query_words = set(whole.analyze(query))
-    query_syllables = {fold_diacritics(part) for word in query_words for part in word.split("_")}
+    query_words, query_syllables = _query_words(query, analyzer.stem_english)
     phrases: list[str] = []
     run: list[str] = []
-    for token in _display_tokens(text):
-        word = token.lower()
-        if _WORD.fullmatch(word) and (
-            query_words.intersection(whole.word_forms(word))
-            or ("_" in word and all(fold_diacritics(part) in query_syllables for part in word.split("_")))
+    for display, forms, syllables in _text_words(text, analyzer.stem_english):
+        if forms is not None and (
+            not query_words.isdisjoint(forms) or (syllables is not None and syllables <= query_syllables)
         ):
-            run.append(token.replace("_", " "))
+            run.append(display)
             continue
         if run:
             phrases.append(" ".join(run))
