@@ -29,6 +29,7 @@ from matcher.registry import active_ranker
 from matcher.service import build_matcher
 from models.base import make_engine, make_session_factory, utcnow
 from models.events import ListingChangeFeed
+from models.facets import ListingFacets
 from models.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,12 @@ def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime
     # Dropped at this process's commits at once, and as the index learns of other workers' changes.
     change_feed.subscribe(runtime.records.discard)
     index_sync.on_applied(runtime.records.discard)
+    if settings.listing_facets:
+        # Subscribed before the load: a change committed while it reads is re-read at the next count.
+        runtime.facets = ListingFacets(session_factory)
+        change_feed.subscribe(runtime.facets.discard)
+        index_sync.on_applied(runtime.facets.discard)
+        runtime.facets.load()
     reconciled_from = utcnow()
     if leads:
         start_background_workers(runtime)

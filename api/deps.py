@@ -14,6 +14,7 @@ from api.runtime import Runtime
 from core.access import ANONYMOUS, Viewer
 from core.taxonomy import Role
 from matcher.service import Matcher
+from models.facets import ListingFacets
 from models.organizations import authenticate
 
 
@@ -47,6 +48,14 @@ def get_records(runtime: RuntimeDep, session: SessionDep) -> StoreRecords:
 
 
 RecordsDep = Annotated[StoreRecords, Depends(get_records)]
+
+
+def get_listing_facets(runtime: RuntimeDep) -> ListingFacets | None:
+    """What counts list totals in memory; None when turned off (totals are then counted in SQL)."""
+    return runtime.facets
+
+
+ListingFacetsDep = Annotated[ListingFacets | None, Depends(get_listing_facets)]
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer tm_...`")
 

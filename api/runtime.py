@@ -14,6 +14,7 @@ from core.settings import Settings
 from indexes.sync import IndexSync
 from matcher.service import Matcher
 from models.events import ListingChangeFeed
+from models.facets import ListingFacets
 
 
 @dataclass
@@ -26,6 +27,8 @@ class Runtime:
     matcher: Matcher
     # Candidates' records for ranking, dropped as their listings change (api/record_cache.py).
     records: RecordCache = field(default_factory=lambda: RecordCache(capacity=0))
+    # Lists' totals, counted in memory and re-read as listings change (models/facets.py); None: in SQL.
+    facets: ListingFacets | None = None
     # Background components with optional `health()`, `is_alive()` and `close()`, reported by /healthz.
     components: dict[str, Any] = field(default_factory=dict)
     # When (monotonic) a request last found the database locked or unreachable; /healthz reports it.

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Listing records each API process keeps in memory for ranking (0: none); ~1.5 KB each.",
     )
+    listing_facets: bool = Field(
+        default=True,
+        description="Count list totals exactly from in-memory columns (~40 bytes a listing); off: in SQL, capped.",
+    )
     hnsw_m: int = Field(default=32, ge=4)
     hnsw_ef_construction: int = Field(default=80, ge=8)
     hnsw_ef_search: int = Field(default=192, ge=8)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from api.deps import SessionDep, ViewerDep, forbid_unknown_query, require_roles
+from api.deps import ListingFacetsDep, SessionDep, ViewerDep, forbid_unknown_query, require_roles
 from api.errors import COMMON_ERRORS, error_responses
 from api.params import IdPath, IdQuery, LimitQuery, OffsetQuery
 from api.schemas.common import Page
@@ -125,6 +125,7 @@ def listing_router(kind: ListingKind) -> APIRouter:
         session: SessionDep,
         viewer: ViewerDep,
         query: ListingQueryDep,
+        facets: ListingFacetsDep,
         offset: OffsetQuery = 0,
         limit: LimitQuery = 20,
         sort: SortKey = "-created_at",
@@ -137,6 +138,7 @@ def listing_router(kind: ListingKind) -> APIRouter:
             offset=offset,
             limit=limit,
             sort=sort,
+            facets=facets,
         )
         items = [listing_view(kind.read, row, viewer) for row in rows]
         return {"items": items, "total": total, "total_exact": exact, "offset": offset, "limit": limit}

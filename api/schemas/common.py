@@ -101,7 +101,9 @@ class Page(BaseModel, Generic[T]):
     offset: int
     limit: int
     total_exact: bool = Field(
-        default=True, description="False when more than `total` match: long lists are counted up to 10,000."
+        default=True,
+        description="False when more than `total` match: only where listing facets are off "
+        "(TECHMATCH_LISTING_FACETS=false) are long lists counted up to 10,000.",
     )
 
 

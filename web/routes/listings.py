@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Form, HTTPException
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import MatcherDep, RuntimeDep
+from api.deps import ListingFacetsDep, MatcherDep, RuntimeDep
 from api.params import IdPath
 from api.rate_limits import rate_limited
 from api.records import StoreRecords, need_record, offer_record
@@ -67,7 +67,7 @@ def own_listing(page: Page, side: ListingSide, listing_id: int) -> Offer | Need:
 
 
 @router.get("/my/{kind}")
-def my_listings(page: SignedInDep, kind: Kind) -> Response:
+def my_listings(page: SignedInDep, kind: Kind, counter: ListingFacetsDep) -> Response:
     side = member_side(page, kind)
     assert page.user is not None
     rows, total, _exact = list_listings(
@@ -77,6 +77,7 @@ def my_listings(page: SignedInDep, kind: Kind) -> Response:
         viewer=page.viewer,
         limit=100,
         sort="-updated_at",
+        facets=counter,
     )
     return render(page, "my/list.html", side=side, rows=rows, total=total)
 

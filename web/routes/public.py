@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sqlalchemy import ColumnElement, select
 
-from api.deps import MatcherDep, RuntimeDep
+from api.deps import ListingFacetsDep, MatcherDep, RuntimeDep
 from api.links import cluster_map
 from api.params import IdPath
 from api.rate_limits import rate_limited
@@ -16,6 +16,7 @@ from api.record_cache import RecordCache
 from api.records import StoreRecords
 from core.taxonomy import ListingStatus
 from indexes.text import analyze
+from models.facets import ListingFacets
 from models.id_sets import id_in
 from models.links import CLUSTERING_STATUSES, links_of
 from models.listings import (
@@ -42,7 +43,7 @@ add_nav_link("/", N_("Search"), order=0)
 
 
 def _hits(
-    page: Page, facets: Facets, matcher: Any, cache: RecordCache
+    page: Page, facets: Facets, matcher: Any, cache: RecordCache, counter: ListingFacets | None
 ) -> tuple[list[dict[str, Any]], int, bool]:
     """One page of results: ranked by the matcher for a text query, newest first without one."""
     db, viewer = page.db, page.viewer
@@ -69,21 +70,33 @@ def _hits(
         return hits, total, True
     if facets.q:
         return [], 0, True  # only punctuation or emoji: nothing to look for
-    newest, total, exact = _browse(db, model, scope, offset)
+    newest, total, exact = _browse(page, model, scope, offset, counter)
     return [{"listing": row, "score": None, "terms": [], "also": []} for row in newest], total, exact
 
 
 def _browse(
-    db: Any, model: type[Offer] | type[Need], scope: SearchScope, offset: int
+    page: Page,
+    model: type[Offer] | type[Need],
+    scope: SearchScope,
+    offset: int,
+    counter: ListingFacets | None,
 ) -> tuple[list[Any], int, bool]:
-    """The listings of `scope`, newest first (no text query); the page and the count are selected in
-    SQL, so browsing costs a page, not the catalogue."""
+    """The listings of `scope`, newest first (no text query); the page is selected in SQL and the count
+    taken from the listing facets when there are some, so browsing costs a page, not the catalogue."""
+    db = page.db
     among: ColumnElement[bool]
     if scope.allowed is None:
         among = (model.status == ListingStatus.PUBLISHED) & ~id_in(model.id, scope.hidden)
     else:
         among = id_in(model.id, scope.allowed)
-    total, exact = capped_count(session=db, query=select(model.id).where(among))
+    if counter is None:
+        total, exact = capped_count(session=db, query=select(model.id).where(among))
+    elif scope.allowed is None:
+        # Every published listing but those hidden from the viewer: the published ones it may see.
+        published = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
+        total, exact = counter.count(model=model, filters=published, viewer=page.viewer), True
+    else:
+        total, exact = len(scope.allowed), True
     query = select(model.id).where(among).order_by(model.created_at.desc(), model.id.desc())
     chosen = list(db.scalars(query.offset(offset).limit(PAGE_SIZE)))
     rows = get_listings(session=db, model=model, ids=chosen)
@@ -96,9 +109,9 @@ def home(page: PageDep) -> Response:
 
 
 @router.get("/search", dependencies=[Depends(rate_limited)])
-def search(page: PageDep, matcher: MatcherDep, runtime: RuntimeDep) -> Response:
+def search(page: PageDep, matcher: MatcherDep, runtime: RuntimeDep, counter: ListingFacetsDep) -> Response:
     facets = Facets.read(page.request.query_params)
-    hits, total, exact = _hits(page, facets, matcher, runtime.records)
+    hits, total, exact = _hits(page, facets, matcher, runtime.records, counter)
     pages = max(1, -(-total // PAGE_SIZE))
     return render(
         page, "search.html", facets=facets, hits=hits, total=total, exact=exact, pages=min(pages, 50)
@@ -146,13 +159,13 @@ def need_detail(page: PageDep, listing_id: IdPath) -> Response:
 
 
 @router.get("/organizations/{organization_id}")
-def organization_page(page: PageDep, organization_id: IdPath) -> Response:
+def organization_page(page: PageDep, organization_id: IdPath, counter: ListingFacetsDep) -> Response:
     organization = get_organization(session=page.db, organization_id=organization_id)
     listings = {}
     for kind, model in LISTING_MODELS.items():
         rows, total, exact = list_listings(
             session=page.db, model=model, filters=ListingFilters(organization_id=organization.id),
-            viewer=page.viewer, limit=50,
+            viewer=page.viewer, limit=50, facets=counter,
         )  # fmt: skip
         listings[kind] = (rows, total, exact)
     return render(page, "organization.html", organization=organization, listings=listings)

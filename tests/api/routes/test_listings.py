@@ -234,6 +234,8 @@ def test_refs_are_per_organization_so_hidden_listings_do_not_leak(client: TestCl
 def test_long_lists_count_up_to_the_cap_and_say_so(
     client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Without listing facets (TECHMATCH_LISTING_FACETS=false) lists count in SQL, up to the cap.
+    client.app.state.runtime.facets = None  # type: ignore[attr-defined]
     monkeypatch.setattr("models.listings.COUNT_CAP", 2)
     for i in range(3):
         create(client, world, "inst-a", OFFERS, offer_body(title=f"Capped offer {i}", trl=6 + i))
