@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import fasteners
 import numpy as np
 
 from core.settings import Settings
@@ -41,8 +42,8 @@ class ListingIndex:
     """Both retrievers over one kind of listing (offers or needs), kept consistent with each other.
 
     Two locks keep maintenance off the read path: `_writer` runs one mutation, save, load or clear
-    at a time; `_lock` (the read lock) is taken by searches and, briefly, by a mutation swapping its
-    result in. A save holds only `_writer`: it just reads the indexes, as searches do. A compaction
+    at a time; `_lock` is shared by searches and taken alone, briefly, by a mutation applying or
+    swapping its result in. A save holds only `_writer`: it just reads the indexes, as searches do. A compaction
     or merge (`indexes/rebuild.py`) holds neither for its long part, so updates go on meanwhile.
 
     Saved as one generation directory, so a crash leaves either the previous or the new
@@ -55,7 +56,9 @@ class ListingIndex:
         self.root = root / kind
         self.encoder = encoder
         self.settings = settings
-        self._lock = threading.RLock()
+        # Searches share it (NumPy and FAISS release the GIL, so two run at once on two cores); a
+        # mutation's swap takes it alone.
+        self._lock = fasteners.ReaderWriterLock()
         self._writer = threading.RLock()
         self.vectors = self._empty_vectors()
         self.lexical = LexicalIndex()
@@ -104,7 +107,7 @@ class ListingIndex:
         languages = LanguageCentroids(self.encoder.dimension)
         for doc_id, language in language_of.items():
             languages.add(doc_id, language, vectors.vector(doc_id))
-        with self._writer, self._lock:
+        with self._writer, self._lock.write_lock():
             self._rebuilds.invalidate()
             self.vectors, self.lexical, self.fingerprints = vectors, lexical, fingerprints
             self.languages = languages
@@ -117,7 +120,7 @@ class ListingIndex:
             if self.vectors.tombstones and self.vectors.kind == "flat":
                 # Cheap when flat, and the saved one holds no dead rows; a rebuild replays onto its own copy.
                 compacted = self.vectors.compacted()
-                with self._lock:
+                with self._lock.write_lock():
                     self.vectors = compacted
             vectors, lexical = self.vectors, self.lexical
 
@@ -151,7 +154,7 @@ class ListingIndex:
         self._rebuilds.abandon()
 
     def clear(self) -> None:
-        with self._writer, self._lock:
+        with self._writer, self._lock.write_lock():
             self._rebuilds.invalidate()
             self.vectors = self._empty_vectors()
             self.lexical = LexicalIndex()
@@ -171,7 +174,7 @@ class ListingIndex:
             for start in range(0, len(documents), SWAP_CHUNK):
                 chunk = documents[start : start + SWAP_CHUNK]
                 ids = np.array([document.id for document in chunk], dtype=np.int64)
-                with self._lock:
+                with self._lock.write_lock():
                     for document in chunk:
                         self.languages.discard(document.id, self.vectors.vector(document.id))
                     self.vectors.upsert(ids, vectors[start : start + SWAP_CHUNK])
@@ -191,7 +194,7 @@ class ListingIndex:
             present = [doc_id for doc_id in ids if doc_id in self.fingerprints]
             for start in range(0, len(present), SWAP_CHUNK):
                 chunk = present[start : start + SWAP_CHUNK]
-                with self._lock:
+                with self._lock.write_lock():
                     for doc_id in chunk:
                         self.languages.discard(doc_id, self.vectors.vector(doc_id))
                     self.vectors.delete(np.array(chunk, dtype=np.int64))
@@ -204,7 +207,7 @@ class ListingIndex:
 
     def differences(self, store: dict[int, str]) -> tuple[set[int], set[int]]:
         """(ids to (re-)encode, ids to drop) for the index to equal `store`, a map of id to fingerprint."""
-        with self._lock:
+        with self._lock.read_lock():
             stale = {
                 doc_id
                 for doc_id, fingerprint in store.items()
@@ -230,7 +233,7 @@ class ListingIndex:
         """Nearest listings to `text` by language-centred cosine (LanguageCentroids); pass `vector` when
         the query was already encoded (batch evaluation)."""
         vector = self._encode_query(text) if vector is None else vector
-        with self._lock:
+        with self._lock.read_lock():
             hits = self.vectors.search(vector[None, :], k, allowed_ids=allowed_ids)[0]
             return self.languages.centred(vector, hits)
 
@@ -251,13 +254,13 @@ class ListingIndex:
         """The language the query is written in: the nearer language centroid when the index holds both
         (so unaccented Vietnamese typing counts as Vietnamese), else what its letters say."""
         vector = self._encode_query(text) if vector is None else vector  # outside the lock: it is slow
-        with self._lock:
+        with self._lock.read_lock():
             nearest = self.languages.nearest(vector)
         return nearest or text_language(text)
 
     def language_of(self, ids: Iterable[int]) -> dict[int, str]:
         """The language each indexed listing is written in."""
-        with self._lock:
+        with self._lock.read_lock():
             return {
                 doc_id: self.languages.language_of[doc_id]
                 for doc_id in ids
@@ -266,18 +269,18 @@ class ListingIndex:
 
     def stored_vector(self, document: IndexDocument) -> np.ndarray | None:
         """The indexed vector of `document` if the index holds exactly this text, else None."""
-        with self._lock:
+        with self._lock.read_lock():
             if self.fingerprints.get(document.id) != document.fingerprint:
                 return None
             return self.vectors.vector(document.id)
 
     def vector_of(self, doc_id: int) -> np.ndarray | None:
         """The stored vector of an indexed listing (duplicate and translation detection)."""
-        with self._lock:
+        with self._lock.read_lock():
             return self.vectors.vector(doc_id)
 
     def indexed_languages(self) -> list[str]:
-        with self._lock:
+        with self._lock.read_lock():
             return self.languages.names()
 
     def nearest_in_language(
@@ -285,7 +288,7 @@ class ListingIndex:
     ) -> Hits:
         """Nearest listings written in `language` by plain cosine, best first: comparing a listing with its
         neighbours in one language needs no centring."""
-        with self._lock:
+        with self._lock.read_lock():
             allowed = [
                 doc_id
                 for doc_id, doc_language in self.languages.language_of.items()
@@ -296,7 +299,7 @@ class ListingIndex:
             return self.vectors.search(vector[None, :], k, allowed_ids=allowed)[0]
 
     def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None) -> Hits:
-        with self._lock:
+        with self._lock.read_lock():
             return self.lexical.search(text, k, allowed_ids=allowed_ids)
 
     def informative(self, phrase: str) -> bool:
@@ -305,7 +308,7 @@ class ListingIndex:
         does a single character."""
         if len(phrase.strip()) < 2:
             return False
-        with self._lock:
+        with self._lock.read_lock():
             size = len(self.lexical)
             if size < INFORMATIVE_MIN_LISTINGS:
                 return True

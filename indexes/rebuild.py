@@ -202,7 +202,7 @@ class Rebuilds:
                     if _size(pending) <= REPLAY_LOCKED_MAX:
                         # The copies are seen by nothing yet: only the swap needs the read lock.
                         replay(pending, new_vectors, new_lexical)
-                        with owner._lock:
+                        with owner._lock.write_lock():
                             if new_vectors is not None:
                                 owner.vectors = new_vectors
                             if new_lexical is not None:

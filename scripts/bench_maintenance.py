@@ -185,7 +185,7 @@ def bench(size: int, *, rest_seconds: float, saves: int, seed: int) -> list[dict
 
             # The former behaviour, for comparison: the save holding the read lock throughout.
             def locked_save() -> None:
-                with index._lock:
+                with index._lock.write_lock():
                     index.save()
 
             took, latencies = timed(searcher, locked_save)

@@ -194,3 +194,34 @@ def test_a_save_of_a_flat_index_with_tombstones_leaves_searches_unchanged(tmp_pa
     reloaded = make_index(tmp_path)
     assert reloaded.load()
     assert answers(reloaded) == before
+
+
+def test_searches_share_the_index_and_an_update_waits_for_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paused: Any
+) -> None:
+    """Two searches run at once (the scoring releases the GIL, so a second core serves the second one);
+    an update applies only once the searches reading the index are done."""
+    started, release, pause = paused
+    index = make_index(tmp_path)
+    index.upsert(documents(200))
+    expected = answers(index)
+    real_search = LexicalIndex.search
+
+    def paused_search(self: LexicalIndex, *args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == "held":
+            pause()
+        return real_search(self, *args, **kwargs)
+
+    monkeypatch.setattr(LexicalIndex, "search", paused_search)
+    held = threading.Thread(target=lambda: index.lexical_search("solar", 5), name="held")
+    held.start()
+    assert started.wait(STUCK)
+
+    assert searched_from_another_thread(index) == expected
+    writer = run_in_background(lambda: index.upsert([IndexDocument(999, "solar laser", language="en")]))
+    writer.join(0.5)
+    assert writer.is_alive() and 999 not in index.lexical.ids(), "the update did not wait for the search"
+    release.set()
+    held.join(STUCK)
+    writer.join(STUCK)
+    assert 999 in index and [doc_id for doc_id, _ in index.lexical_search("laser solar", 1)] == [999]
