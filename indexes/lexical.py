@@ -13,11 +13,12 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence, Set
 from pathlib import Path
 
 import numpy as np
 
+from core.id_array import IdArray
 from indexes.errors import IndexMismatchError, IndexStoreError
 from indexes.lexical_delta import Delta
 from indexes.lexical_segment import BaseSegment, merge
@@ -302,9 +303,16 @@ class LexicalIndex:
 
     def _allowed_slots(self, allowed_ids: Collection[int], size: int) -> np.ndarray:
         mask = np.zeros(size, dtype=bool)
-        requested = np.fromiter(allowed_ids, dtype=np.int64, count=len(allowed_ids))
+        requested = (
+            allowed_ids.array
+            if isinstance(allowed_ids, IdArray)
+            else np.fromiter(allowed_ids, dtype=np.int64, count=len(allowed_ids))
+        )
         slots = self._base.slots_of(requested)
         mask[slots[slots >= 0]] = True
         delta = self._delta.slot_of
-        mask[[len(self._base) + delta[i] for i in allowed_ids if i in delta]] = True
+        if isinstance(allowed_ids, Set) and len(delta) < len(allowed_ids):  # usually a few recent writes
+            mask[[len(self._base) + slot for i, slot in delta.items() if i in allowed_ids]] = True
+        else:
+            mask[[len(self._base) + delta[i] for i in allowed_ids if i in delta]] = True
         return mask

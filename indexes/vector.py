@@ -19,6 +19,7 @@ from typing import Literal
 import faiss
 import numpy as np
 
+from core.id_array import IdArray
 from indexes.errors import IndexMismatchError, IndexStoreError
 
 log = logging.getLogger(__name__)
@@ -204,10 +205,7 @@ class VectorIndex:
             selected_bits = self._live_bits if self._tombstones else None
             candidate_count = len(self)
         else:
-            allowed_labels = np.fromiter(
-                (self._label_of[int(db_id)] for db_id in allowed_ids if int(db_id) in self._label_of),
-                dtype=np.int64,
-            )
+            allowed_labels = self._labels_of(allowed_ids)
             if len(allowed_labels) == 0:
                 return [[] for _ in range(len(queries))]
             if self._kind == "hnsw" and len(allowed_labels) <= EXACT_SUBSET_MAX:
@@ -332,6 +330,16 @@ class VectorIndex:
             self._id_of_label[label] = -1
             self._live_bits[label >> 3] &= np.uint8(~(1 << (label & 7)) & 0xFF)
             self._tombstones += 1
+
+    def _labels_of(self, ids: Collection[int]) -> np.ndarray:
+        """The live labels of those of `ids` the index holds."""
+        if isinstance(ids, IdArray) and 8 * len(ids) >= self._index.ntotal:
+            # Many sorted ids: each label's id looked up among them beats each id looked up in the dict.
+            # Tombstoned labels hold -1, which no id is.
+            return np.flatnonzero(ids.contains(self._id_of_label[: self._index.ntotal]))
+        return np.fromiter(
+            (self._label_of[int(db_id)] for db_id in ids if int(db_id) in self._label_of), dtype=np.int64
+        )
 
     def _bits_for(self, labels: np.ndarray) -> np.ndarray:
         bits = np.zeros((self._index.ntotal + 7) // 8, dtype=np.uint8)

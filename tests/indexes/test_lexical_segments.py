@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.id_array import IdArray
 from indexes.errors import IndexMismatchError, IndexStoreError
 from indexes.lexical import LexicalIndex
 from indexes.text import DEFAULT_ANALYZER
@@ -86,7 +87,9 @@ def _assert_same(index: LexicalIndex, reference: ReferenceBM25, rng: random.Rand
     for _ in range(4):
         query, k = _text(rng), rng.randint(1, 12)
         allowed = set(rng.sample(range(60), 25)) if rng.random() < 0.3 else None
-        got, expected = index.search(query, k, allowed_ids=allowed), reference.search(query, k, allowed)
+        # Any collection of ids: a set, a search scope's IdArray, a list (the delta is looked up both ways).
+        given = allowed if allowed is None else (set, IdArray, sorted)[k % 3](allowed)
+        got, expected = index.search(query, k, allowed_ids=given), reference.search(query, k, allowed)
         assert [i for i, _ in got] == [i for i, _ in expected], query
         assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-9, abs=1e-12)
         assert index.document_share(query) == pytest.approx(reference.document_share(query), abs=1e-12)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.id_array import IdArray
 from indexes.errors import IndexMismatchError, IndexStoreError
 from indexes.vector import META_FILE, VectorIndex
 
@@ -94,6 +95,25 @@ def test_allowed_ids_filter_inside_the_search_returns_a_full_page() -> None:
     allowed_rows = np.flatnonzero(np.isin(ids, list(allowed)))
     expected = ids[allowed_rows[np.argsort(-(vectors[allowed_rows] @ vectors[1]))[:10]]]
     assert [db_id for db_id, _ in hits] == expected.tolist()
+
+
+@pytest.mark.parametrize("exact_search_max", [1000, 100])
+def test_an_id_array_selects_what_the_same_ids_as_a_set_select(exact_search_max: int) -> None:
+    """Many ids as an IdArray are matched against every label at once (replaced and deleted ids too)."""
+    index, ids, vectors = filled_index(600, exact_search_max=exact_search_max)
+    rng = np.random.default_rng(7)
+    index.upsert(ids[:50], unit_rows(50, seed=9))  # their old labels are tombstones now
+    index.delete(ids[50:80].tolist())
+    for size in (3, 80, 400, 600):
+        allowed = rng.choice(np.concatenate([ids, [5, 10**6]]), size=size, replace=False)
+        live = set(allowed.tolist()) - set(ids[50:80].tolist()) - {5, 10**6}
+        for query, k in zip(vectors[:3], (10, 10, len(live)), strict=True):
+            given = index.search(query[None, :], k, allowed_ids=IdArray(allowed))[0]
+            expected = index.search(query[None, :], k, allowed_ids=set(allowed.tolist()))[0]
+            assert [db_id for db_id, _ in given] == [db_id for db_id, _ in expected]
+            # The labels come in another order, so a subset's scores may differ in the last float bit.
+            assert [s for _, s in given] == pytest.approx([s for _, s in expected], abs=1e-6)
+            assert len(given) == min(k, len(live)) and {db_id for db_id, _ in given} <= live
 
 
 def test_switches_to_hnsw_past_the_threshold_and_stays_accurate() -> None:
