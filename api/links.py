@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -65,6 +66,7 @@ def cluster_map(*, session: Session, kind: str, scope: SearchScope | None = None
     links = list(session.scalars(query))
     if scope is None or not links:
         return clusters(links)
+    allowed: AbstractSet[int]
     if scope.allowed is None:
         model = LISTING_MODELS[kind]
         ends = {end for link in links for end in (link.listing_a_id, link.listing_b_id)}

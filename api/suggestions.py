@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict
 from datetime import datetime
 from typing import cast
@@ -62,7 +62,7 @@ def rank_pairs(
     matcher: Matcher,
     session: Session,
     row: Need | Offer,
-    allowed_ids: set[int] | None,
+    allowed_ids: Collection[int] | None,
     k: int,
     clusters: Mapping[int, int] | None = None,
 ) -> list[tuple[int, Scoring]]:

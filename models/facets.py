@@ -123,7 +123,13 @@ class KindColumns:
             self._reset({name: self.column(name)[alive] for name in DTYPES if name != "alive"})
 
     def count(self, *, need: bool, filters: ListingFilters, viewer: Viewer) -> int:
-        """`_visible_to` and `_filtered` of models/listings.py, as vector operations."""
+        return int(np.count_nonzero(self.mask(need=need, filters=filters, viewer=viewer)))
+
+    def matching_ids(self, *, need: bool, filters: ListingFilters, viewer: Viewer) -> np.ndarray:
+        return self.column("ids")[self.mask(need=need, filters=filters, viewer=viewer)]
+
+    def mask(self, *, need: bool, filters: ListingFilters, viewer: Viewer) -> np.ndarray:
+        """`_visible_to` and `_filtered` of models/listings.py, as vector operations: the slots they keep."""
         mask = self.column("alive").copy()
         if not viewer.is_staff:
             public = self.column("status") == CODES["status"][ListingStatus.PUBLISHED]
@@ -154,7 +160,7 @@ class KindColumns:
         if filters.exclude_ids:
             at, found = self.positions(np.fromiter(filters.exclude_ids, np.int64))
             mask[at[found]] = False
-        return int(np.count_nonzero(mask))
+        return mask
 
     def _among(self, name: str, values: Sequence[Any]) -> np.ndarray:
         codes = CODES[name]
@@ -265,18 +271,29 @@ class ListingFacets:
     def count(self, *, model: type[Offer] | type[Need], filters: ListingFilters, viewer: Viewer) -> int:
         """How many listings of `model` match `filters` and are visible to `viewer`: exactly what
         `list_listings` counted in SQL, dirty listings re-read first."""
-        kind = model.__tablename__
         with self._lock:
-            if self._columns is None:
-                self._columns = {name: KindColumns(self._read(name, None)) for name in LISTING_MODELS}
-            self._refresh(kind, self._columns[kind])
-            return self._columns[kind].count(need=model is Need, filters=filters, viewer=viewer)
+            return self._current(model).count(need=model is Need, filters=filters, viewer=viewer)
+
+    def matching_ids(
+        self, *, model: type[Offer] | type[Need], filters: ListingFilters, viewer: Viewer
+    ) -> np.ndarray:
+        """The ids `count` counts, sorted (int64): what `visible_ids` selects in SQL."""
+        with self._lock:
+            return self._current(model).matching_ids(need=model is Need, filters=filters, viewer=viewer)
 
     def sizes(self) -> dict[str, int]:
         """Live listings held per kind."""
         with self._lock:
             columns = self._columns or {}
             return {kind: int(np.count_nonzero(held.column("alive"))) for kind, held in columns.items()}
+
+    def _current(self, model: type[Offer] | type[Need]) -> KindColumns:
+        # Under self._lock: loaded on first use, dirty listings re-read.
+        if self._columns is None:
+            self._columns = {name: KindColumns(self._read(name, None)) for name in LISTING_MODELS}
+        columns = self._columns[model.__tablename__]
+        self._refresh(model.__tablename__, columns)
+        return columns
 
     def _refresh(self, kind: str, columns: KindColumns) -> None:
         with self._dirty_lock:

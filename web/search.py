@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -24,9 +25,10 @@ from core.taxonomy import (
     Sector,
     TransferType,
 )
+from models.facets import ListingFacets
 from models.id_sets import id_in
-from models.listings import LISTING_MODELS, ListingFilters, Offer, visible_ids
-from models.search_scope import SearchScope, search_scope
+from models.listings import LISTING_MODELS, ListingFilters, Offer
+from models.search_scope import SearchScope, scope_ids, search_scope
 
 PAGE_SIZE = 20
 MAX_PAGE = 50  # the search reads at most offset 1000, like the API
@@ -133,8 +135,8 @@ def in_vnd(amount: int | None, currency: Currency | str) -> int | None:
 
 
 def within_price(
-    *, session: Session, kind: str, ids: set[int], price_from: int | None, price_to: int | None
-) -> set[int]:
+    *, session: Session, kind: str, ids: AbstractSet[int], price_from: int | None, price_to: int | None
+) -> AbstractSet[int]:
     """The listings whose price (offers) or budget (needs) range meets [from, to] in VND.
 
     Listings without a price are kept: "price on request" is common and should not vanish from a search.
@@ -146,7 +148,7 @@ def within_price(
         (Offer.price_min, Offer.price_max) if model is Offer else (model.budget_min, model.budget_max)  # type: ignore[union-attr]
     )
     rows = session.execute(select(model.id, low_column, high_column, model.currency).where(id_in(model.id, ids)))
-    kept = set()
+    kept: set[int] = set()
     for listing_id, low, high, currency in rows:
         low, high = in_vnd(low, currency), in_vnd(high, currency)
         if low is None and high is None:
@@ -160,12 +162,17 @@ def within_price(
     return kept
 
 
-def search_scope_of(*, session: Session, facets: Facets, viewer: Viewer) -> SearchScope:
-    """The listings the floor's search may show: the facets' scope, narrowed by the price range."""
+def search_scope_of(
+    *, session: Session, facets: Facets, viewer: Viewer, counter: ListingFacets | None = None
+) -> SearchScope:
+    """The listings the floor's search may show: the facets' scope, narrowed by the price range; the ids
+    of a filtered one from the listing facets (`counter`) when there are some."""
     model = LISTING_MODELS[facets.kind]
     if facets.price_from is None and facets.price_to is None:
-        return search_scope(session=session, model=model, filters=facets.filters, viewer=viewer)
-    ids = visible_ids(session=session, model=model, filters=facets.filters, viewer=viewer)
+        return search_scope(
+            session=session, model=model, filters=facets.filters, viewer=viewer, facets=counter
+        )
+    ids = scope_ids(session=session, model=model, filters=facets.filters, viewer=viewer, facets=counter)
     return SearchScope(
         within_price(
             session=session, kind=facets.kind, ids=ids, price_from=facets.price_from, price_to=facets.price_to

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from api.deps import MatcherDep, RecordsDep, SessionDep, ViewerDep, forbid_unknown_query
+from api.deps import ListingFacetsDep, MatcherDep, RecordsDep, SessionDep, ViewerDep, forbid_unknown_query
 from api.errors import COMMON_ERRORS, error_responses
 from api.links import cluster_map
 from api.params import IdPath
@@ -88,6 +88,7 @@ def add_search_route(router: APIRouter, side: Side) -> None:
         matcher: MatcherDep,
         records: RecordsDep,
         query: ListingQueryDep,
+        facets: ListingFacetsDep,
         limit: Limit = 20,
         offset: Offset = 0,
     ) -> dict[str, Any]:
@@ -95,7 +96,10 @@ def add_search_route(router: APIRouter, side: Side) -> None:
             # Only spaces, punctuation or emoji: nothing to look for, so nothing is found.
             return {"items": [], "total": 0, "offset": offset, "limit": limit}
         filters = replace(query.filters, statuses=(ListingStatus.PUBLISHED,))
-        scope = search_scope(session=session, model=LISTING_MODELS[side.kind], filters=filters, viewer=viewer)
+        # A filtered scope's ids come from the listing facets (or SQL when they are off).
+        scope = search_scope(
+            session=session, model=LISTING_MODELS[side.kind], filters=filters, viewer=viewer, facets=facets
+        )
         results, total = matcher.search(
             kind=side.kind,
             query=q,
@@ -123,13 +127,18 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
         viewer: ViewerDep,
         matcher: MatcherDep,
         records: RecordsDep,
+        facets: ListingFacetsDep,
         k: K = 10,
     ) -> Any:
         row = get_listing(
             session=session, model=LISTING_MODELS[own.kind], listing_id=listing_id, viewer=viewer
         )
         scope = search_scope(
-            session=session, model=LISTING_MODELS[other.kind], filters=_PUBLISHED, viewer=viewer
+            session=session,
+            model=LISTING_MODELS[other.kind],
+            filters=_PUBLISHED,
+            viewer=viewer,
+            facets=facets,
         )
         results = matcher.match(
             need_record(row) if isinstance(row, Need) else offer_record(row),

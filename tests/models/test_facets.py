@@ -34,6 +34,7 @@ from models.listings import (
     create_listing,
     delete_listing,
     update_listing,
+    visible_ids,
 )
 from tests.models.test_matches import org
 
@@ -96,7 +97,8 @@ def viewers(orgs: list[int]) -> list[Viewer]:
 def check_counts(
     factory: sessionmaker[Session], facets: ListingFacets, rng: random.Random, orgs: list[int], rounds: int
 ) -> int:
-    """Compare with the SQL count; how many comparisons had a non-zero answer (the test's own check)."""
+    """Compare with the SQL count, and the ids with the SQL's (`visible_ids`, a search's scope); how many
+    comparisons had a non-zero answer (the test's own check)."""
     nonzero = 0
     with factory() as session:
         all_ids = {kind: list(session.scalars(_filtered(m, ListingFilters(), Viewer(role=Role.ADMIN))
@@ -109,6 +111,10 @@ def check_counts(
                     assert exact
                     counted = facets.count(model=model, filters=filters, viewer=viewer)
                     assert counted == expected, (kind, filters, viewer)
+                    ids = facets.matching_ids(model=model, filters=filters, viewer=viewer)
+                    assert ids.dtype == np.int64 and np.all(ids[1:] > ids[:-1])
+                    selected = visible_ids(session=session, model=model, filters=filters, viewer=viewer)
+                    assert set(ids.tolist()) == selected, (kind, filters, viewer)
                     nonzero += expected > 0
     return nonzero
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
+
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.access import ANONYMOUS, Viewer
+from core.id_array import IdArray
 from core.taxonomy import Confidentiality, ListingStatus, OrgKind, Role, TransferType
 from models.base import transaction
-from models.listings import ListingFilters, Need, Offer, list_listings, visible_ids
+from models.events import ListingChangeFeed
+from models.facets import ListingFacets
+from models.listings import ListingFilters, Need, Offer, list_listings, update_listing, visible_ids
 from models.search_scope import HIDDEN_MAX, SearchScope, search_scope
+from tests.models.test_facets import new_listing, random_filters, random_values, viewers
 from tests.models.test_matches import make_need, make_offer, org
 
 PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
@@ -86,3 +94,54 @@ def test_transfer_types_are_filtered_in_the_database(factory: sessionmaker[Sessi
         assert ids(TransferType.ASSIGNMENT) == {both}
         assert ids(TransferType.ASSIGNMENT, TransferType.JOINT_VENTURE) == {both, venture}
         assert ids(TransferType.CONSULTANCY) == set()
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_with_facets_a_scope_equals_the_sql_one_as_listings_change(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    rng = random.Random(seed)
+    with transaction(factory) as session:
+        orgs = [org(session, f"org-{i}", OrgKind.ENTERPRISE) for i in range(3)]
+        for _ in range(120):
+            for model in (Offer, Need):
+                new_listing(session, rng, model, orgs)
+    feed = ListingChangeFeed()
+    feed.attach(factory)
+    facets = ListingFacets(factory)
+    feed.subscribe(facets.discard)
+    facets.load()
+
+    def compare(rounds: int) -> int:
+        listed = 0
+        with factory() as session:
+            for _round in range(rounds):
+                for model in (Offer, Need):
+                    filters = replace(random_filters(rng, orgs, []), statuses=(ListingStatus.PUBLISHED,))
+                    for viewer in viewers(orgs):
+                        expected = search_scope(session=session, model=model, filters=filters, viewer=viewer)
+                        found = search_scope(
+                            session=session, model=model, filters=filters, viewer=viewer, facets=facets
+                        )
+                        assert found == expected, (model, filters, viewer)
+                        if expected.allowed is not None:
+                            assert isinstance(found.allowed, IdArray)  # no SQL, no Python set
+                            listed += len(expected.allowed) > 0
+        return listed
+
+    assert compare(rounds=15) > 20
+    for _step in range(3):
+        with transaction(factory) as session:
+            for model in (Offer, Need):
+                rows = list(session.scalars(select(model)))
+                for row in rng.sample(rows, 20):
+                    update_listing(session=session, row=row, values=random_values(rng, model, orgs))
+                new_listing(session, rng, model, orgs)
+        # The very next scope sees the change: no waiting for a worker.
+        assert compare(rounds=4) > 4
+    # Past HIDDEN_MAX hidden needs the unfiltered scope lists ids too: from the facets as well.
+    monkeypatch.setattr("models.search_scope.HIDDEN_MAX", 0)
+    with factory() as session:
+        expected = search_scope(session=session, model=Need, filters=PUBLISHED, viewer=ANONYMOUS)
+        found = search_scope(session=session, model=Need, filters=PUBLISHED, viewer=ANONYMOUS, facets=facets)
+    assert expected.allowed and found == expected and isinstance(found.allowed, IdArray)

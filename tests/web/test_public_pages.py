@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from models.base import transaction, utcnow
@@ -104,6 +106,32 @@ def test_needs_search_hides_brokers_only_needs_and_drafts(client: TestClient, wo
     assert client.get(f"/needs/{secret['id']}").status_code == 404
     assert client.get(f"/needs/{draft['id']}").status_code == 404
     assert "text/html" in client.get(f"/needs/{draft['id']}").headers["content-type"]
+
+
+def test_a_filtered_search_takes_its_ids_from_the_listing_facets_and_sees_a_change_at_once(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def sql(**_: Any) -> set[int]:
+        raise AssertionError("a filtered scope was read in SQL with the facets on")
+
+    monkeypatch.setattr("models.search_scope.visible_ids", sql)
+    sensor = post(client, world, "inst-a", "/api/v1/offers", offer_body(title="Cảm biến mặn", trl=4))
+    post(client, world, "inst-b", "/api/v1/offers", offer_body(
+        title="Cảm biến mặn số", trl=8, price_min=2_000_000_000, price_max=3_000_000_000,
+    ))  # fmt: skip
+    settle(client)
+
+    def titles(**params: str) -> set[str]:
+        return set(result_titles(client.get("/search", params={"q": "cảm biến mặn", **params}).text))
+
+    assert titles(trl_min="6") == {"Cảm biến mặn số"}
+    assert titles(trl_min="6", price_to="1000000000") == set()
+    changed = client.patch(f"/api/v1/offers/{sensor['id']}", json={"trl": 7}, headers=world.auth("inst-a"))
+    assert changed.status_code == 200
+    assert titles(trl_min="6") == {"Cảm biến mặn", "Cảm biến mặn số"}
+    assert titles(trl_min="6", price_to="1000000000") == {"Cảm biến mặn"}
+    browse = client.get("/search", params={"trl_min": "6"}).text  # no text: newest first, counted
+    assert set(result_titles(browse)) == {"Cảm biến mặn", "Cảm biến mặn số"}
 
 
 def test_organization_page_lists_its_published_listings(client: TestClient, world: World) -> None:

@@ -165,6 +165,7 @@ def listing_matches(
         model=other_model,
         filters=ListingFilters(statuses=(ListingStatus.PUBLISHED,)),
         viewer=page.viewer,
+        facets=runtime.facets,
     )
     # Drafts too: a member may want to see what a listing would match before publishing it.
     record = need_record(row) if isinstance(row, Need) else offer_record(row)

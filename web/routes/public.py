@@ -49,7 +49,7 @@ def _hits(
     db, viewer = page.db, page.viewer
     model = LISTING_MODELS[facets.kind]
     offset = (facets.page - 1) * PAGE_SIZE
-    scope = search_scope_of(session=db, facets=facets, viewer=viewer)
+    scope = search_scope_of(session=db, facets=facets, viewer=viewer, counter=counter)
     if facets.q and analyze(facets.q):
         results, total = matcher.search(
             kind=facets.kind, query=facets.q, allowed_ids=scope.allowed, hidden_ids=scope.hidden,
