@@ -15,6 +15,7 @@ from api.body_limit import BodySizeLimit
 from api.indexing import build_index_sync
 from api.leadership import Leadership
 from api.links import LinkWorker
+from api.listing_views import ListingViews
 from api.rate_limits import RateLimits
 from api.record_cache import RecordCache
 from api.routes import broker, event_meetings, events, health, links, matching, organizations
@@ -68,10 +69,13 @@ def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime
         matcher=matcher,
         leadership=leadership,
         records=RecordCache(capacity=settings.record_cache_size),
+        views=ListingViews(capacity=settings.view_cache_size),
     )
     # Dropped at this process's commits at once, and as the index learns of other workers' changes.
     change_feed.subscribe(runtime.records.discard)
     index_sync.on_applied(runtime.records.discard)
+    change_feed.subscribe(runtime.views.discard)
+    index_sync.on_applied(runtime.views.discard)
     if settings.listing_facets:
         # Subscribed before the load: a change committed while it reads is re-read at the next count.
         runtime.facets = ListingFacets(session_factory)

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api.listing_views import ListingViews
 from api.records import StoreRecords
 from api.runtime import Runtime
 from core.access import ANONYMOUS, Viewer
@@ -48,6 +49,14 @@ def get_records(runtime: RuntimeDep, session: SessionDep) -> StoreRecords:
 
 
 RecordsDep = Annotated[StoreRecords, Depends(get_records)]
+
+
+def get_listing_views(runtime: RuntimeDep) -> ListingViews:
+    """Result pages' listings as shown, through the process's view cache."""
+    return runtime.views
+
+
+ListingViewsDep = Annotated[ListingViews, Depends(get_listing_views)]
 
 
 def get_listing_facets(runtime: RuntimeDep) -> ListingFacets | None:

@@ -1,7 +1,8 @@
 """Recently read listing records kept in memory, dropped as soon as their listing changes.
 
 A match reads its ~200 candidates on every request, mostly the same popular listings; reading them
-from the store was a sixth of a request at 10^5 listings. The cache follows the same change
+from the store was a sixth of a request at 10^5 listings. Result pages keep the listings as the API
+shows them in a second cache of the same kind (api/listing_views.py). The cache follows the same change
 notifications as the indexes (this process's commits at once, other workers' through the store
 follower), so it is never staler than the indexes it serves.
 """
@@ -11,18 +12,18 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
-
-from matcher.records import ListingRecord
+from typing import Generic, TypeVar
 
 Key = tuple[str, int]
+V = TypeVar("V")
 
 
-class RecordCache:
+class RecordCache(Generic[V]):
     """A bounded LRU of records by (kind, id); thread-safe."""
 
     def __init__(self, *, capacity: int) -> None:
         self.capacity = capacity
-        self._records: OrderedDict[Key, ListingRecord] = OrderedDict()
+        self._records: OrderedDict[Key, V] = OrderedDict()
         self._lock = threading.Lock()
         # Bumped by every change: a read that began before a change may hold the old version, so
         # what it read is not kept (see `read`).
@@ -32,8 +33,8 @@ class RecordCache:
         self,
         kind: str,
         ids: Collection[int],
-        load: Callable[[list[int]], Mapping[int, ListingRecord]],
-    ) -> dict[int, ListingRecord]:
+        load: Callable[[list[int]], Mapping[int, V]],
+    ) -> dict[int, V]:
         """The records of `ids`, from memory where held, the rest through `load` (then kept)."""
         with self._lock:
             epoch = self._epoch

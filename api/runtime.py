@@ -9,9 +9,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.leadership import Leadership
+from api.listing_views import ListingViews
 from api.record_cache import RecordCache
 from core.settings import Settings
 from indexes.sync import IndexSync
+from matcher.records import ListingRecord
 from matcher.service import Matcher
 from models.events import ListingChangeFeed
 from models.facets import ListingFacets
@@ -26,7 +28,9 @@ class Runtime:
     index_sync: IndexSync
     matcher: Matcher
     # Candidates' records for ranking, dropped as their listings change (api/record_cache.py).
-    records: RecordCache = field(default_factory=lambda: RecordCache(capacity=0))
+    records: RecordCache[ListingRecord] = field(default_factory=lambda: RecordCache(capacity=0))
+    # Result pages' listings as the API shows them, dropped likewise (api/listing_views.py).
+    views: ListingViews = field(default_factory=lambda: ListingViews(capacity=0))
     # Lists' totals, counted in memory and re-read as listings change (models/facets.py); None: in SQL.
     facets: ListingFacets | None = None
     # Background components with optional `health()`, `is_alive()` and `close()`, reported by /healthz.

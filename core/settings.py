@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Listing records each API process keeps in memory for ranking (0: none); ~1.5 KB each.",
     )
+    view_cache_size: int = Field(
+        default=5_000,
+        ge=0,
+        le=1_000_000,
+        description="Listings each API process keeps as shown on result pages (0: none); ~3 KB each.",
+    )
     listing_facets: bool = Field(
         default=True,
         description="Count list totals exactly from in-memory columns (~40 bytes a listing); off: in SQL, capped.",

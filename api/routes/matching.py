@@ -7,21 +7,30 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from api.deps import ListingFacetsDep, MatcherDep, RecordsDep, SessionDep, ViewerDep, forbid_unknown_query
+from api.deps import (
+    ListingFacetsDep,
+    ListingViewsDep,
+    MatcherDep,
+    RecordsDep,
+    SessionDep,
+    ViewerDep,
+    forbid_unknown_query,
+)
 from api.errors import COMMON_ERRORS, error_responses
 from api.links import cluster_map
+from api.listing_views import ListingViews
 from api.params import IdPath
 from api.rate_limits import rate_limited
 from api.records import need_record, offer_record
 from api.routes.listings import ListingQueryDep
 from api.schemas.links import also_listed
-from api.schemas.listings import NeedRead, OfferRead, listing_view
+from api.schemas.listings import ListingReadFields, NeedRead, OfferRead, viewer_copy
 from api.schemas.matches import NeedResults, OfferResults
 from core.access import Viewer
 from core.taxonomy import ListingStatus
 from indexes.text import analyze
 from matcher.service import ScoredListing
-from models.listings import LISTING_MODELS, ListingFilters, Need, get_listing, get_listings
+from models.listings import LISTING_MODELS, ListingFilters, Need, get_listing
 from models.search_scope import search_scope
 
 _PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
@@ -38,7 +47,7 @@ class Side:
 
     kind: str
     key: str
-    read: type[BaseModel]
+    read: type[ListingReadFields]
     results: type[BaseModel]
 
 
@@ -49,6 +58,7 @@ NEEDS = Side("needs", "need", NeedRead, NeedResults)
 def _page(
     results: list[ScoredListing],
     side: Side,
+    views: ListingViews,
     session: Session,
     viewer: Viewer,
     *,
@@ -57,18 +67,18 @@ def _page(
     limit: int,
 ) -> dict[str, Any]:
     ids = [r.id for r in results] + [other for r in results for other in r.also]
-    rows = get_listings(session=session, model=LISTING_MODELS[side.kind], ids=ids)
+    shown = views.read(session=session, kind=side.kind, read=side.read, ids=ids)
     items = [
         {
             "score": r.score,
             "text_score": r.text_score,
             "ranker_version": r.ranker_version,
-            side.key: listing_view(side.read, rows[r.id], viewer),
+            side.key: viewer_copy(shown[r.id], viewer),
             "explanation": r.explanation,
-            "also_listed_as": [also_listed(rows[other]) for other in r.also if other in rows],
+            "also_listed_as": [also_listed(shown[other]) for other in r.also if other in shown],
         }
         for r in results
-        if r.id in rows
+        if r.id in shown
     ]
     return {"items": items, "total": total, "offset": offset, "limit": limit}
 
@@ -87,6 +97,7 @@ def add_search_route(router: APIRouter, side: Side) -> None:
         viewer: ViewerDep,
         matcher: MatcherDep,
         records: RecordsDep,
+        views: ListingViewsDep,
         query: ListingQueryDep,
         facets: ListingFacetsDep,
         limit: Limit = 20,
@@ -110,7 +121,7 @@ def add_search_route(router: APIRouter, side: Side) -> None:
             offset=offset,
             clusters=cluster_map(session=session, kind=side.kind, scope=scope),
         )
-        return _page(results, side, session, viewer, total=total, offset=offset, limit=limit)
+        return _page(results, side, views, session, viewer, total=total, offset=offset, limit=limit)
 
 
 def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
@@ -127,6 +138,7 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
         viewer: ViewerDep,
         matcher: MatcherDep,
         records: RecordsDep,
+        views: ListingViewsDep,
         facets: ListingFacetsDep,
         k: K = 10,
     ) -> Any:
@@ -149,7 +161,7 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
             k=k,
             clusters=cluster_map(session=session, kind=other.kind, scope=scope),
         )
-        return _page(results, other, session, viewer, total=len(results), offset=0, limit=k)
+        return _page(results, other, views, session, viewer, total=len(results), offset=0, limit=k)
 
 
 router = APIRouter(dependencies=[Depends(forbid_unknown_query)], responses=COMMON_ERRORS)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from api.schemas.common import Page, Strict, UtcDatetime
+from api.schemas.listings import ListingReadFields
 from core.taxonomy import Language
 from models.links import LinkStatus, LinkType, ListingLink
 from models.listings import Need, Offer
@@ -21,7 +22,7 @@ class AlsoListed(BaseModel):
     organization_id: int
 
 
-def also_listed(row: Offer | Need) -> AlsoListed:
+def also_listed(row: Offer | Need | ListingReadFields) -> AlsoListed:
     return AlsoListed(id=row.id, title=row.title, language=row.language, organization_id=row.organization_id)
 
 

@@ -143,9 +143,15 @@ class NeedRead(ListingReadFields):
 
 
 def listing_view(read: type[BaseModel], row: Any, viewer: Viewer) -> ListingReadFields:
-    """A listing as `viewer` may see it: whom the owner refuses to deal with is for the owner and staff."""
+    """A listing as `viewer` may see it (see `viewer_copy`)."""
     view = read.model_validate(row)
     assert isinstance(view, ListingReadFields)
-    if not can_write(viewer, organization_id=view.organization_id):
-        view.excluded_organization_ids = []
-    return view
+    return viewer_copy(view, viewer)
+
+
+def viewer_copy(view: ListingReadFields, viewer: Viewer) -> ListingReadFields:
+    """`view` as `viewer` may see it: whom the owner refuses to deal with is for the owner and staff.
+    A view shared between requests is copied, never changed."""
+    if can_write(viewer, organization_id=view.organization_id):
+        return view
+    return view.model_copy(update={"excluded_organization_ids": []})

@@ -175,3 +175,41 @@ def test_a_change_that_leaves_the_text_alone_reaches_the_next_match_at_once(
         == 200
     )
     assert client.get(matches).json()["items"] == []
+
+
+def test_result_pages_show_listings_as_they_are_now_to_each_viewer(client: TestClient, world: World) -> None:
+    """Result pages keep the listings they show in memory (api/listing_views.py): a change, an
+    organization's new name and whom the owner excludes must still show as they are, to each viewer."""
+    excluded = [world.org["ent-b"]]
+    offer = post(
+        client,
+        world,
+        "inst-a",
+        OFFERS,
+        offer_body(title="Máy sấy cà phê năng lượng mặt trời", excluded_organization_ids=excluded),
+    )
+    settle(client)
+
+    def shown(who: str | None = None) -> dict:
+        headers = world.auth(who) if who else {}
+        items = client.get("/api/v1/search/offers", params={"q": "sấy cà phê"}, headers=headers).json()["items"]
+        return next(item["offer"] for item in items if item["offer"]["id"] == offer["id"])
+
+    assert shown("inst-a")["excluded_organization_ids"] == excluded  # the owner's page fills the cache
+    assert shown()["excluded_organization_ids"] == [] and shown("ent-a")["excluded_organization_ids"] == []
+    assert shown("broker")["excluded_organization_ids"] == excluded
+
+    assert len(client.app.state.runtime.views)  # type: ignore[attr-defined]
+    path = f"{OFFERS}/{offer['id']}"
+    # A price is not indexed text: the page must not wait for the index to notice the change.
+    changed = client.patch(path, json={"price_max": 900_000_000}, headers=world.auth("inst-a"))
+    assert changed.status_code == 200, changed.text
+    assert shown()["price_max"] == 900_000_000
+
+    renamed = client.patch(
+        f"/api/v1/organizations/{world.org['inst-a']}", json={"name": "Viện Cơ điện"}, headers=world.auth("inst-a")
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert shown()["organization_name"] == "Viện Cơ điện"
+    match = client.get(f"{NEEDS}/{post(client, world, 'ent-a', NEEDS, need_body())['id']}/matches").json()
+    assert all(item["offer"]["organization_name"] != "INST-A" for item in match["items"])
