@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from api import errors, openapi
 from api.body_limit import BodySizeLimit
+from api.connection_recycling import ConnectionRecycling
 from api.indexing import build_index_sync
 from api.leadership import Leadership
 from api.links import LinkWorker
@@ -176,6 +177,8 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     )
     errors.install(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.api_workers > 1:
+        app.add_middleware(ConnectionRecycling, max_requests=settings.connection_max_requests)
     app.state.rate_limits = RateLimits(settings)
     openapi.install(app)
     app.include_router(health.router, prefix=API_PREFIX, tags=["health"])

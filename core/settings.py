@@ -95,6 +95,13 @@ class Settings(BaseSettings):
         le=64,
         description="API processes `techmatch serve` starts; past 1 each follows the store by polling.",
     )
+    connection_max_requests: int = Field(
+        default=100,
+        ge=1,
+        le=1_000_000,
+        description="With several API workers: a keep-alive connection is closed after this many requests, "
+        "so that clients spread over the workers again.",
+    )
     index_poll_interval: float = Field(
         default=0.25, gt=0, le=60, description="With several API workers: how often each reads what changed."
     )
