@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, ColumnElement, String, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
 class JsonListHasAny(ColumnElement[bool]):
@@ -15,11 +16,20 @@ class JsonListHasAny(ColumnElement[bool]):
 
     type = Boolean()
     _is_implicitly_boolean = True
-    inherit_cache = False
+    # The values are one (expanding) bound parameter, so a filtered list's statement is compiled once
+    # for its shape, not on every request.
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own declaration is a plain class list)
+        ("column", InternalTraversal.dp_clauseelement),
+        ("wanted", InternalTraversal.dp_clauseelement),
+    ]
 
     def __init__(self, column: Any, values: Sequence[str]) -> None:
         self.column = column
-        self.values = sorted({str(value) for value in values})
+        # An expanding parameter renders its own parentheses.
+        self.wanted = bindparam(
+            None, sorted({str(value) for value in values}), type_=String(), expanding=True
+        )
 
 
 def json_list_has_any(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
@@ -28,9 +38,7 @@ def json_list_has_any(column: Any, values: Sequence[str]) -> ColumnElement[bool]
 
 
 def _parts(element: JsonListHasAny, compiler: SQLCompiler, **kw: Any) -> tuple[str, str]:
-    # An expanding parameter renders its own parentheses.
-    wanted = bindparam(None, element.values, type_=String(), expanding=True)
-    return compiler.process(element.column, **kw), compiler.process(wanted, **kw)
+    return compiler.process(element.column, **kw), compiler.process(element.wanted, **kw)
 
 
 @compiles(JsonListHasAny, "sqlite")

@@ -12,6 +12,7 @@ from core.taxonomy import OrgKind, Role
 from models.base import transaction
 from models.id_sets import id_in
 from models.introductions import pair_statuses
+from models.json_lists import json_list_has_any
 from models.links import links_among
 from models.listings import ListingFilters, Need, Offer, get_listings, visible_ids
 from models.matches import Match, MatchEvent, MatchReason, MatchSource, MatchStatus, broker_decisions
@@ -132,3 +133,36 @@ def test_id_in_statements_are_compiled_once_and_bind_each_calls_ids(factory: ses
             event.remove(engine, "before_cursor_execute", remember)
     assert (first, second) == (set(offers[:2]), set(offers[2:]))
     assert len(compiled) == 2 and compiled[0] is compiled[1]
+
+
+def test_transfer_type_filters_are_compiled_once_and_bind_each_calls_values(
+    factory: sessionmaker[Session],
+) -> None:
+    """A filtered list's statement is compiled once for its shape, yet each call finds its own values."""
+    with transaction(factory) as session:
+        institute = org(session, "inst", OrgKind.RESEARCH_INSTITUTE)
+        licence = make_offer(session, institute, "Licence offer")
+        licence.transfer_types = ["licence"]
+        both = make_offer(session, institute, "Both offer")
+        both.transfer_types = ["assignment", "consultancy"]
+        session.flush()
+        ids = (licence.id, both.id)
+    compiled: list[object] = []
+    with factory() as session:
+        engine = session.get_bind()
+
+        def remember(
+            _conn: object, _cursor: object, _sql: str, _params: object, context: Any, _many: bool
+        ) -> None:
+            compiled.append(context.compiled)
+
+        event.listen(engine, "before_cursor_execute", remember)
+        try:
+            found = [
+                set(session.scalars(select(Offer.id).where(json_list_has_any(Offer.transfer_types, wanted))))
+                for wanted in (["licence"], ["consultancy", "joint_venture"], ["licence", "assignment"])
+            ]
+        finally:
+            event.remove(engine, "before_cursor_execute", remember)
+    assert found == [{ids[0]}, {ids[1]}, set(ids)]
+    assert len(compiled) == 3 and compiled[0] is compiled[1] is compiled[2]
