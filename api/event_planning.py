@@ -18,7 +18,8 @@ from matcher.schedule import ScheduleError, pair_of
 from matcher.schedule_solver import solve
 from matcher.service import Matcher
 from models import event_participants as participant_service
-from models import matches as match_service
+from models import match_pairs as pair_service
+from models import match_pipeline as pipeline_service
 from models import meetings as meeting_service
 from models.base import utcnow
 from models.errors import ConflictError, InvalidError
@@ -144,16 +145,16 @@ def record_outcome(
     note = note or f"Introduced at event {event.id} ({event.name}), meeting {meeting.id}."
     if match is None:
         scoring = score_pair(matcher=matcher, session=session, need=need, offer=offer)
-        match_service.check_pairable(need=need, offer=offer)
-        match = match_service.create_match(
+        pair_service.check_pairable(need=need, offer=offer)
+        match = pipeline_service.create_match(
             session=session, need=need, offer=offer, actor=actor, note=note, scoring=scoring
         )
     if match.status == MatchStatus.SUGGESTED:
-        match_service.transition(
+        pipeline_service.transition(
             session=session, match=match, to=MatchStatus.ACCEPTED, actor=actor, note=note
         )
     if match.status == MatchStatus.ACCEPTED:
-        match_service.transition(
+        pipeline_service.transition(
             session=session, match=match, to=MatchStatus.INTRODUCED, actor=actor, note=note
         )
     elif match.status in (MatchStatus.REJECTED, MatchStatus.LOST):

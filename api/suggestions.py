@@ -35,7 +35,9 @@ from models.listings import (
     get_listings,
     visible_ids,
 )
-from models.matches import Scoring, record_suggestion, withdraw_suggestions
+from models.match_pairs import Scoring
+from models.match_pipeline import record_suggestion
+from models.match_queue import withdraw_suggestions
 from models.search_scope import search_scope
 
 log = logging.getLogger(__name__)

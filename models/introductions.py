@@ -17,16 +17,8 @@ from models.base import utcnow
 from models.errors import ForbiddenError
 from models.id_sets import id_in
 from models.listings import Need, Offer
-from models.matches import (
-    Match,
-    MatchEvent,
-    MatchSource,
-    MatchStatus,
-    Scoring,
-    check_pairable,
-    locked_pair,
-    material_fingerprint,
-)
+from models.match_pairs import Scoring, check_pairable, locked_pair, material_fingerprint
+from models.matches import Match, MatchEvent, MatchSource, MatchStatus
 
 # The reason recorded on the event, so the queue and the history can tell a member's request apart.
 INTRODUCTION_REQUESTED = "introduction_requested"

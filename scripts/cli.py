@@ -262,7 +262,7 @@ def train_ranker() -> None:
 
     from matcher.features import FEATURE_NAMES
     from matcher.registry import METRIC, train_and_promote
-    from models.matches import broker_decisions
+    from models.match_decisions import broker_decisions
 
     settings = get_settings()
     with store() as session:

@@ -26,10 +26,13 @@ from api.schemas.matches_workflow import (
 )
 from api.suggestions import score_pair
 from core.taxonomy import Sector
-from models import matches as match_service
+from models import match_pairs as pair_service
+from models import match_pipeline as pipeline_service
+from models import match_queue as queue_service
 from models.listing_stats import listings_by_week
+from models.match_queue import MatchFilters
 from models.match_stats import broker_stats
-from models.matches import MatchFilters, MatchStatus
+from models.matches import MatchStatus
 from models.outbox import NotificationStatus, list_notifications
 
 # Every route here is staff only (403 for others).
@@ -66,7 +69,7 @@ def list_matches(
         offer_id=offer_id,
         organization_id=organization_id,
     )
-    rows, total = match_service.list_matches(
+    rows, total = queue_service.list_matches(
         session=session, filters=filters, offset=offset, limit=limit, sort=sort
     )
     return {"items": [match_view(row) for row in rows], "total": total, "offset": offset, "limit": limit}
@@ -82,9 +85,9 @@ def list_matches(
 def create_match(
     body: MatchCreate, session: SessionDep, staff: StaffDep, matcher: MatcherDep
 ) -> dict[str, Any]:
-    need, offer = match_service.new_pair(session=session, need_id=body.need_id, offer_id=body.offer_id)
+    need, offer = pair_service.new_pair(session=session, need_id=body.need_id, offer_id=body.offer_id)
     scoring = score_pair(matcher=matcher, session=session, need=need, offer=offer)
-    match = match_service.create_match(
+    match = pipeline_service.create_match(
         session=session, need=need, offer=offer, actor=staff, note=body.note, scoring=scoring
     )
     session.commit()
@@ -98,7 +101,7 @@ def create_match(
     responses=error_responses(404),
 )
 def read_match(match_id: IdPath, session: SessionDep, _staff: StaffDep) -> dict[str, Any]:
-    match = match_service.get_match(session=session, match_id=match_id)
+    match = queue_service.get_match(session=session, match_id=match_id)
     notifications, _total = list_notifications(session=session, match_id=match_id, limit=100)
     return {**match_view(match), "notifications": notifications}
 
@@ -110,9 +113,9 @@ def read_match(match_id: IdPath, session: SessionDep, _staff: StaffDep) -> dict[
     responses=error_responses(400, 404, 409, 413),
 )
 def review_match(match_id: IdPath, body: ReviewBody, session: SessionDep, staff: StaffDep) -> dict[str, Any]:
-    match = match_service.get_match(session=session, match_id=match_id, lock=True)
+    match = queue_service.get_match(session=session, match_id=match_id, lock=True)
     to = MatchStatus.ACCEPTED if body.decision == "accept" else MatchStatus.REJECTED
-    match_service.transition(
+    pipeline_service.transition(
         session=session, match=match, to=to, actor=staff, reason=body.reason, note=body.note
     )
     session.commit()
@@ -128,8 +131,8 @@ def review_match(match_id: IdPath, body: ReviewBody, session: SessionDep, staff:
 def transition_match(
     match_id: IdPath, body: TransitionBody, session: SessionDep, staff: StaffDep
 ) -> dict[str, Any]:
-    match = match_service.get_match(session=session, match_id=match_id, lock=True)
-    match_service.transition(
+    match = queue_service.get_match(session=session, match_id=match_id, lock=True)
+    pipeline_service.transition(
         session=session, match=match, to=body.to, actor=staff, reason=body.reason, note=body.note
     )
     session.commit()
@@ -143,8 +146,8 @@ def transition_match(
     responses=error_responses(404),
 )
 def match_history(match_id: IdPath, session: SessionDep, _staff: StaffDep) -> Any:
-    match_service.get_match(session=session, match_id=match_id)
-    return match_service.match_history(session=session, match_id=match_id)
+    queue_service.get_match(session=session, match_id=match_id)
+    return queue_service.match_history(session=session, match_id=match_id)
 
 
 @router.get("/notifications", response_model=NotificationPage, summary="Webhook alerts and their delivery")

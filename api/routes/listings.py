@@ -28,7 +28,7 @@ from models import listings as listing_service
 from models.errors import ConflictError, ForbiddenError, InvalidError
 from models.links import delete_links_of
 from models.listings import ListingFilters, Need, Offer
-from models.matches import decided_match_count
+from models.match_queue import decided_match_count
 
 SortKey = Literal[
     "id", "-id", "created_at", "-created_at", "updated_at", "-updated_at", "title", "-title", "trl", "-trl"

@@ -19,7 +19,9 @@ from core.taxonomy import Role
 from matcher.features import FEATURE_NAMES
 from models.base import transaction
 from models.listings import Need, Offer, create_listing
-from models.matches import Match, MatchReason, MatchStatus, Scoring, record_suggestion, transition
+from models.match_pairs import Scoring
+from models.match_pipeline import record_suggestion, transition
+from models.matches import Match, MatchReason, MatchStatus
 from models.outbox import Notification
 from scripts.cli import app as cli
 from tests.api.conftest import World, need_body, offer_body

@@ -23,7 +23,9 @@ from core.settings import Settings
 from core.taxonomy import OrgKind, Region, Role
 from models.base import transaction
 from models.listings import Need, Offer, create_listing
-from models.matches import Match, MatchStatus, Scoring, record_suggestion, transition
+from models.match_pairs import Scoring
+from models.match_pipeline import record_suggestion, transition
+from models.matches import Match, MatchStatus
 from models.organizations import create_organization
 from models.outbox import Notification, NotificationStatus
 

@@ -15,7 +15,8 @@ from models.introductions import pair_statuses
 from models.json_lists import json_list_has_any
 from models.links import links_among
 from models.listings import ListingFilters, Need, Offer, get_listings, visible_ids
-from models.matches import Match, MatchEvent, MatchReason, MatchSource, MatchStatus, broker_decisions
+from models.match_decisions import broker_decisions
+from models.matches import Match, MatchEvent, MatchReason, MatchSource, MatchStatus
 from tests.models.test_matches import listing_values, make_need, make_offer, org
 
 # Past psycopg's limit of 65,535 parameters in one statement; most ids need not exist as rows.

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.taxonomy import OrgKind
 from models.base import transaction
+from models.match_pipeline import transition
 from models.match_stats import broker_stats, score_band
-from models.matches import MatchEvent, MatchReason, MatchStatus, transition
+from models.matches import MatchEvent, MatchReason, MatchStatus
 from tests.models.test_matches import BROKER, make_need, make_offer, org, suggest, the_match
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -13,19 +13,12 @@ from core.taxonomy import Confidentiality, OrgKind, Region, Role
 from models.base import transaction, utcnow
 from models.errors import ConflictError, InvalidError
 from models.listings import Need, Offer, create_listing, update_listing
+from models.match_decisions import broker_decisions
+from models.match_pairs import Scoring, new_pair
+from models.match_pipeline import create_match, record_suggestion, transition
+from models.match_queue import match_history
 from models.match_stats import broker_stats
-from models.matches import (
-    Match,
-    MatchReason,
-    MatchStatus,
-    Scoring,
-    broker_decisions,
-    create_match,
-    match_history,
-    new_pair,
-    record_suggestion,
-    transition,
-)
+from models.matches import Match, MatchReason, MatchStatus
 from models.organizations import create_organization
 from models.outbox import (
     Notification,

@@ -1,6 +1,7 @@
 """The brokers' pages: the suggestion queue, a match side by side with its explanation, and the pipeline board.
 
-Staff only (brokers and admins), over the same services as the API's broker workflow (models.matches).
+Staff only (brokers and admins), over the same services as the API's broker workflow
+(models.match_queue, models.match_pipeline).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from sqlalchemy import select
 from api.params import IdPath
 from api.schemas.matches_workflow import match_view
 from core.taxonomy import Role, Sector
-from models import matches as match_service
+from models import match_pipeline as pipeline_service
+from models import match_queue as queue_service
 from models.errors import ConflictError, InvalidError
 from models.introductions import INTRODUCTION_REQUESTED
-from models.matches import REASONS, TRANSITIONS, MatchEvent, MatchFilters, MatchReason, MatchStatus
+from models.match_queue import MatchFilters
+from models.matches import REASONS, TRANSITIONS, MatchEvent, MatchReason, MatchStatus
 from web import match_labels  # noqa: F401  (registers the workflow's labels)
 from web.i18n import N_
 from web.pages import Page, add_nav_link, render, require_role, safe_next
@@ -94,7 +97,7 @@ def queue(
         score_min=lowest,
         event_reason=INTRODUCTION_REQUESTED if requested else None,
     )
-    rows, total = match_service.list_matches(
+    rows, total = queue_service.list_matches(
         session=page.db,
         filters=filters,
         offset=(number - 1) * QUEUE_PAGE_SIZE,
@@ -143,8 +146,8 @@ def queue(
 def _match_page(
     page: Page, match_id: int, *, error: str | None = None, status_code: int = 200, moved: bool = False
 ) -> Response:
-    match = match_service.get_match(session=page.db, match_id=match_id)
-    history = match_service.match_history(session=page.db, match_id=match_id)
+    match = queue_service.get_match(session=page.db, match_id=match_id)
+    history = queue_service.match_history(session=page.db, match_id=match_id)
     return render(
         page,
         "broker/match.html",
@@ -170,7 +173,7 @@ def match_page(
 
 
 def _move(page: Page, match_id: int, to: MatchStatus, reason: str, note: str, next_path: str) -> Response:
-    match = match_service.get_match(session=page.db, match_id=match_id, lock=True)
+    match = queue_service.get_match(session=page.db, match_id=match_id, lock=True)
     problem: tuple[str, int] | None = None
     code: MatchReason | None = None
     try:
@@ -180,7 +183,7 @@ def _move(page: Page, match_id: int, to: MatchStatus, reason: str, note: str, ne
         problem = (N_("Choose one of the listed reasons."), 422)
     if problem is None:
         try:
-            match_service.transition(
+            pipeline_service.transition(
                 session=page.db, match=match, to=to, actor=page.viewer, reason=code, note=note.strip() or None
             )
         except InvalidError:
@@ -232,7 +235,7 @@ def pipeline(page: StaffPage) -> Response:
     columns: list[dict[str, Any]] = []
     shown: list[int] = []
     for stage in BOARD_STAGES:
-        rows, total = match_service.list_matches(
+        rows, total = queue_service.list_matches(
             session=page.db,
             filters=MatchFilters(statuses=(stage,)),
             limit=BOARD_CARDS_PER_STAGE,
@@ -253,7 +256,7 @@ def pipeline(page: StaffPage) -> Response:
         history=history,
         transitions=TRANSITIONS,
         reasons={status.value: REASONS[status] for status in REASONS},
-        suggested=match_service.list_matches(
+        suggested=queue_service.list_matches(
             session=page.db, filters=MatchFilters(statuses=(MatchStatus.SUGGESTED,)), limit=0
         )[1],
     )
