@@ -1,0 +1,39 @@
+"""Serving the API: one process or several workers over one data directory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Annotated, Optional
+
+import typer
+
+from core.settings import get_settings
+from scripts.commands.database import load_demo_command
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    demo: Annotated[bool, typer.Option(help="load the demo data first")] = False,
+    workers: Annotated[
+        Optional[int],  # noqa: UP045 (typer reads the annotation)
+        typer.Option(min=1, max=64, help="API processes (default: TECHMATCH_API_WORKERS, else 1)"),
+    ] = None,
+) -> None:
+    """Run the API server (migrating the database first); several workers share one data directory."""
+    import uvicorn
+
+    from api.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if demo:
+        load_demo_command()
+    settings = get_settings()
+    count = workers or settings.api_workers
+    if count == 1:
+        uvicorn.run(create_app(settings.model_copy(update={"api_workers": 1})), host=host, port=port)
+        return
+    # Each worker builds its own app from the environment, where it learns how many they are.
+    os.environ["TECHMATCH_API_WORKERS"] = str(count)
+    uvicorn.run("api.app:create_app", factory=True, workers=count, host=host, port=port)
