@@ -175,6 +175,8 @@ class ListingIndex:
             return
         texts = [document.text for document in documents]
         vectors = self.encoder.encode_passages(texts, show_progress=show_progress)
+        # Not under the writer lock, which the rebuild needs to finish.
+        self._rebuilds.wait_for_room()
         with self._writer:
             for start in range(0, len(documents), SWAP_CHUNK):
                 chunk = documents[start : start + SWAP_CHUNK]

@@ -31,6 +31,10 @@ BACKGROUND_MIN_LISTINGS = 1_000
 # Journalled documents replayed under the writer lock at the end; more are replayed outside it first
 # (64 HNSW inserts took ~100 ms at 10^5 listings), so a bulk import during a rebuild does not stall updates.
 REPLAY_LOCKED_MAX = 64
+# Documents a journal may hold before further upserts wait for the rebuild to end: a bulk import during a
+# minutes-long compaction at 10^6 listings would otherwise keep every vector and text it wrote in memory
+# a second time (20,000 listings of 384 floats and ~1 KB of text: ~50 MB).
+JOURNAL_MAX_DOCUMENTS = 20_000
 
 
 class Abandoned(Exception):
@@ -54,15 +58,18 @@ class Journal:
 
     def __init__(self) -> None:
         self._entries: list[_Upsert | _Delete] = []
+        self.upserted = 0  # documents upserted in the entries held now
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray, texts: Sequence[str]) -> None:
         self._entries.append(_Upsert(ids, vectors, list(texts)))
+        self.upserted += len(ids)
 
     def delete(self, ids: list[int]) -> None:
         self._entries.append(_Delete(list(ids)))
 
     def take(self) -> list[_Upsert | _Delete]:
         entries, self._entries = self._entries, []
+        self.upserted = 0
         return entries
 
 
@@ -112,6 +119,16 @@ class Rebuilds:
     def record_delete(self, ids: list[int]) -> None:
         if self._journal is not None:
             self._journal.delete(ids)
+
+    def wait_for_room(self) -> None:
+        """Before an upsert, outside the writer lock: while a rebuild's journal holds
+        `JOURNAL_MAX_DOCUMENTS` upserted documents, wait for the rebuild to end (it replays them)."""
+        journal = self._journal
+        if journal is not None and journal.upserted >= JOURNAL_MAX_DOCUMENTS:
+            log.info(
+                "%s index: %d updates wait for the rebuild in progress", self._owner.kind, journal.upserted
+            )
+            self.wait()
 
     def invalidate(self) -> None:
         """The live indexes were replaced (load, clear): a rebuild in flight is abandoned, not swapped in."""

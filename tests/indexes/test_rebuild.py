@@ -300,3 +300,39 @@ def test_an_abandoned_rebuild_stops_at_its_next_chunk_and_swaps_nothing_in(
     index.save()
     reloaded = make_index(tmp_path)
     assert reloaded.load() and answers(reloaded) == before
+
+
+def test_upserts_wait_for_a_rebuild_whose_journal_is_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gate: Any
+) -> None:
+    """A bulk import during a long rebuild is held back once the journal holds JOURNAL_MAX_DOCUMENTS,
+    so it does not keep a second copy of everything it wrote; nothing it wrote is lost."""
+    started, release = gate
+    docs = documents(120)
+    index = settled(make_index(tmp_path / "live"), docs)
+    real_hold = Rebuilds._hold
+
+    @contextmanager
+    def hold_pausing(self: Rebuilds, epoch: int) -> Iterator[None]:
+        started.set()
+        assert release.wait(STUCK)
+        with real_hold(self, epoch):
+            yield
+
+    monkeypatch.setattr(rebuild, "JOURNAL_MAX_DOCUMENTS", 5)
+    monkeypatch.setattr(Rebuilds, "_hold", hold_pausing)
+    index.delete([doc.id for doc in docs[:40]])  # compaction due; it pauses before reading anything
+    assert started.wait(STUCK)
+    first = [IndexDocument(1000 + i, f"ballast barge {i}", language="en") for i in range(6)]
+    promptly(lambda: index.upsert(first))  # the journal was empty: applied at once, 6 journalled
+    later = IndexDocument(2000, "kelp farm drone", language="en")
+    blocked = threading.Thread(target=lambda: index.upsert([later]))
+    blocked.start()
+    blocked.join(0.5)
+    assert blocked.is_alive() and 2000 not in index, "the upsert did not wait for the full journal"
+    release.set()
+    blocked.join(STUCK)
+    assert not blocked.is_alive() and index.wait_for_rebuild(STUCK)
+    final = [*first, later, *docs[40:]]
+    assert_consistent(index, {doc.id for doc in final})
+    assert answers(index) == fresh_answers(tmp_path / "fresh", final)
