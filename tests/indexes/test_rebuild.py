@@ -65,27 +65,47 @@ def fresh_answers(root: Path, docs: Sequence[IndexDocument]) -> list[Any]:
     return answers(fresh)
 
 
+def pause_before_hold(monkeypatch: pytest.MonkeyPatch, gate: Any, number: int) -> list[int]:
+    """Make the rebuild wait on `gate` before its `number`-th hold of the writer lock (the first takes
+    the ids, each later one reads a chunk of vectors); the returned one-item list counts holds entered."""
+    started, release = gate
+    real_hold = Rebuilds._hold
+    entered = [0]
+
+    @contextmanager
+    def pausing(self: Rebuilds, epoch: int) -> Iterator[None]:
+        if entered[0] == number - 1:
+            started.set()
+            assert release.wait(STUCK)
+        with real_hold(self, epoch):
+            entered[0] += 1
+            yield
+
+    monkeypatch.setattr(Rebuilds, "_hold", pausing)
+    return entered
+
+
+def pause_merges(monkeypatch: pytest.MonkeyPatch, gate: Any) -> None:
+    """Make every lexical merge wait on `gate` before it starts."""
+    started, release = gate
+    real_merged = LexicalIndex.merged
+
+    def pausing(self: LexicalIndex) -> LexicalIndex:
+        started.set()
+        assert release.wait(STUCK)
+        return real_merged(self)
+
+    monkeypatch.setattr(LexicalIndex, "merged", pausing)
+
+
 def test_updates_during_a_vector_compaction_are_searchable_at_once_and_survive_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gate: Any
 ) -> None:
     started, release = gate
     docs = documents(120)
     index = settled(make_index(tmp_path / "live"), docs)
-    real_hold = Rebuilds._hold
-    holds = 0
-
-    @contextmanager
-    def hold_pausing_mid_way(self: Rebuilds, epoch: int) -> Iterator[None]:
-        nonlocal holds
-        holds += 1
-        if holds == 3:  # the ids taken and one chunk of vectors read
-            started.set()
-            assert release.wait(STUCK)
-        with real_hold(self, epoch):
-            yield
-
     monkeypatch.setattr(vector, "COMPACT_CHUNK", 16)
-    monkeypatch.setattr(Rebuilds, "_hold", hold_pausing_mid_way)
+    pause_before_hold(monkeypatch, gate, 3)  # the ids taken and one chunk of vectors read
     index.delete([doc.id for doc in docs[:40]])  # a third of the labels are tombstones: compaction is due
     assert started.wait(STUCK) and index.health()["rebuilding"]
     old_vectors = index.vectors
@@ -116,14 +136,7 @@ def test_updates_during_a_lexical_merge_are_searchable_at_once_and_survive_it(
     started, release = gate
     docs = documents(130)
     index = settled(make_index(tmp_path / "live"), docs[:100])
-    real_merged = LexicalIndex.merged
-
-    def blocking_merged(self: LexicalIndex) -> LexicalIndex:
-        started.set()
-        assert release.wait(STUCK)
-        return real_merged(self)
-
-    monkeypatch.setattr(LexicalIndex, "merged", blocking_merged)
+    pause_merges(monkeypatch, gate)
     index.upsert(docs[100:])  # the delta passes a fifth of the base: a merge is due
     assert started.wait(STUCK)
     old_lexical = index.lexical
@@ -248,14 +261,7 @@ def test_a_load_during_a_rebuild_abandons_it(
     index = settled(make_index(tmp_path), docs)
     index.save()
     saved = answers(index)
-    real_merged = LexicalIndex.merged
-
-    def blocking_merged(self: LexicalIndex) -> LexicalIndex:
-        started.set()
-        assert release.wait(STUCK)
-        return real_merged(self)
-
-    monkeypatch.setattr(LexicalIndex, "merged", blocking_merged)
+    pause_merges(monkeypatch, gate)
     index.delete([doc.id for doc in docs[:40]])
     assert started.wait(STUCK)
     assert index.load()  # the saved generation replaces the live indexes the rebuild started from
@@ -271,21 +277,8 @@ def test_an_abandoned_rebuild_stops_at_its_next_chunk_and_swaps_nothing_in(
     started, release = gate
     docs = documents(120)
     index = settled(make_index(tmp_path), docs)
-    real_hold = Rebuilds._hold
-    chunks_read = 0
-
-    @contextmanager
-    def hold_pausing_mid_way(self: Rebuilds, epoch: int) -> Iterator[None]:
-        nonlocal chunks_read
-        if chunks_read == 2:
-            started.set()
-            assert release.wait(STUCK)
-        with real_hold(self, epoch):
-            chunks_read += 1
-            yield
-
     monkeypatch.setattr(vector, "COMPACT_CHUNK", 16)
-    monkeypatch.setattr(Rebuilds, "_hold", hold_pausing_mid_way)
+    holds_entered = pause_before_hold(monkeypatch, gate, 3)
     index.delete([doc.id for doc in docs[:40]])
     assert started.wait(STUCK)
     before = answers(index)
@@ -294,7 +287,7 @@ def test_an_abandoned_rebuild_stops_at_its_next_chunk_and_swaps_nothing_in(
     index.abandon_rebuild()  # as IndexSync.close() does at shutdown
     assert index.wait_for_rebuild(STUCK)
     releaser.join()
-    assert chunks_read == 2, "the compaction read on after it was abandoned"
+    assert holds_entered == [2], "the compaction read on after it was abandoned"
     assert index.vectors.tombstones == 40 and index._rebuilds._journal is None
     assert answers(index) == before
     index.save()
@@ -310,17 +303,8 @@ def test_upserts_wait_for_a_rebuild_whose_journal_is_full(
     started, release = gate
     docs = documents(120)
     index = settled(make_index(tmp_path / "live"), docs)
-    real_hold = Rebuilds._hold
-
-    @contextmanager
-    def hold_pausing(self: Rebuilds, epoch: int) -> Iterator[None]:
-        started.set()
-        assert release.wait(STUCK)
-        with real_hold(self, epoch):
-            yield
-
     monkeypatch.setattr(rebuild, "JOURNAL_MAX_DOCUMENTS", 5)
-    monkeypatch.setattr(Rebuilds, "_hold", hold_pausing)
+    pause_before_hold(monkeypatch, gate, 1)
     index.delete([doc.id for doc in docs[:40]])  # compaction due; it pauses before reading anything
     assert started.wait(STUCK)
     first = [IndexDocument(1000 + i, f"ballast barge {i}", language="en") for i in range(6)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import JSON, event, insert, literal, select, true
@@ -111,27 +113,33 @@ def test_training_samples_past_the_parameter_limit(factory: sessionmaker[Session
     assert sum(d.label for d in decisions) == side * side - 1
 
 
+@contextmanager
+def compiled_statements(session: Session) -> Iterator[list[object]]:
+    """The compiled form of each statement the session executes inside the block, in order."""
+    compiled: list[object] = []
+
+    def remember(
+        _conn: object, _cursor: object, _sql: str, _params: object, context: Any, _many: bool
+    ) -> None:
+        compiled.append(context.compiled)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        yield compiled
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+
+
 def test_id_in_statements_are_compiled_once_and_bind_each_calls_ids(factory: sessionmaker[Session]) -> None:
     """The ids are a bound value: the second statement reuses the first's compiled form, yet finds its
     own ids (a cached statement carrying the first call's ids would find the first set again)."""
     with transaction(factory) as session:
         institute = org(session, "inst", OrgKind.RESEARCH_INSTITUTE)
         offers = [make_offer(session, institute, f"Offer {i}").id for i in range(5)]
-    compiled: list[object] = []
-    with factory() as session:
-        engine = session.get_bind()
-
-        def remember(
-            _conn: object, _cursor: object, _sql: str, _params: object, context: Any, _many: bool
-        ) -> None:
-            compiled.append(context.compiled)
-
-        event.listen(engine, "before_cursor_execute", remember)
-        try:
-            first = set(session.scalars(select(Offer.id).where(id_in(Offer.id, offers[:2]))))
-            second = set(session.scalars(select(Offer.id).where(id_in(Offer.id, offers[2:]))))
-        finally:
-            event.remove(engine, "before_cursor_execute", remember)
+    with factory() as session, compiled_statements(session) as compiled:
+        first = set(session.scalars(select(Offer.id).where(id_in(Offer.id, offers[:2]))))
+        second = set(session.scalars(select(Offer.id).where(id_in(Offer.id, offers[2:]))))
     assert (first, second) == (set(offers[:2]), set(offers[2:]))
     assert len(compiled) == 2 and compiled[0] is compiled[1]
 
@@ -148,22 +156,10 @@ def test_transfer_type_filters_are_compiled_once_and_bind_each_calls_values(
         both.transfer_types = ["assignment", "consultancy"]
         session.flush()
         ids = (licence.id, both.id)
-    compiled: list[object] = []
-    with factory() as session:
-        engine = session.get_bind()
-
-        def remember(
-            _conn: object, _cursor: object, _sql: str, _params: object, context: Any, _many: bool
-        ) -> None:
-            compiled.append(context.compiled)
-
-        event.listen(engine, "before_cursor_execute", remember)
-        try:
-            found = [
-                set(session.scalars(select(Offer.id).where(json_list_has_any(Offer.transfer_types, wanted))))
-                for wanted in (["licence"], ["consultancy", "joint_venture"], ["licence", "assignment"])
-            ]
-        finally:
-            event.remove(engine, "before_cursor_execute", remember)
+    with factory() as session, compiled_statements(session) as compiled:
+        found = [
+            set(session.scalars(select(Offer.id).where(json_list_has_any(Offer.transfer_types, wanted))))
+            for wanted in (["licence"], ["consultancy", "joint_venture"], ["licence", "assignment"])
+        ]
     assert found == [{ids[0]}, {ids[1]}, set(ids)]
     assert len(compiled) == 3 and compiled[0] is compiled[1] is compiled[2]
