@@ -94,6 +94,24 @@ def viewers(orgs: list[int]) -> list[Viewer]:
     return [ANONYMOUS, Viewer(role=Role.BROKER), Viewer(role=Role.ADMIN, organization_id=orgs[0]), *members]
 
 
+def random_store(
+    factory: sessionmaker[Session], rng: random.Random, *, organizations: int, per_kind: int
+) -> tuple[list[int], ListingFacets]:
+    """`per_kind` random offers and needs of `organizations` enterprises, and facets loaded over them
+    that the change feed keeps in sync; the organizations' ids."""
+    with transaction(factory) as session:
+        orgs = [org(session, f"org-{i}", OrgKind.ENTERPRISE) for i in range(organizations)]
+        for _ in range(per_kind):
+            for model in (Offer, Need):
+                new_listing(session, rng, model, orgs)
+    feed = ListingChangeFeed()
+    feed.attach(factory)
+    facets = ListingFacets(factory)
+    feed.subscribe(facets.discard)
+    facets.load()
+    return orgs, facets
+
+
 def check_counts(
     factory: sessionmaker[Session], facets: ListingFacets, rng: random.Random, orgs: list[int], rounds: int
 ) -> int:
@@ -121,16 +139,7 @@ def check_counts(
 
 def test_counts_equal_the_sql_count_as_listings_change(factory: sessionmaker[Session]) -> None:
     rng = random.Random(11)
-    with transaction(factory) as session:
-        orgs = [org(session, f"org-{i}", OrgKind.ENTERPRISE) for i in range(ORGS)]
-        for _ in range(250):
-            for model in (Offer, Need):
-                new_listing(session, rng, model, orgs)
-    feed = ListingChangeFeed()
-    feed.attach(factory)
-    facets = ListingFacets(factory)
-    feed.subscribe(facets.discard)
-    facets.load()
+    orgs, facets = random_store(factory, rng, organizations=ORGS, per_kind=250)
     assert facets.sizes() == {"offers": 250, "needs": 250}
     assert check_counts(factory, facets, rng, orgs, rounds=40) > 200
 

@@ -13,11 +13,9 @@ from core.access import ANONYMOUS, Viewer
 from core.id_array import IdArray
 from core.taxonomy import Confidentiality, ListingStatus, OrgKind, Role, TransferType
 from models.base import transaction
-from models.events import ListingChangeFeed
-from models.facets import ListingFacets
 from models.listings import ListingFilters, Need, Offer, list_listings, update_listing, visible_ids
 from models.search_scope import HIDDEN_MAX, SearchScope, search_scope
-from tests.models.test_facets import new_listing, random_filters, random_values, viewers
+from tests.models.test_facets import new_listing, random_filters, random_store, random_values, viewers
 from tests.models.test_matches import make_need, make_offer, org
 
 PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
@@ -101,16 +99,7 @@ def test_with_facets_a_scope_equals_the_sql_one_as_listings_change(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
     rng = random.Random(seed)
-    with transaction(factory) as session:
-        orgs = [org(session, f"org-{i}", OrgKind.ENTERPRISE) for i in range(3)]
-        for _ in range(120):
-            for model in (Offer, Need):
-                new_listing(session, rng, model, orgs)
-    feed = ListingChangeFeed()
-    feed.attach(factory)
-    facets = ListingFacets(factory)
-    feed.subscribe(facets.discard)
-    facets.load()
+    orgs, facets = random_store(factory, rng, organizations=3, per_kind=120)
 
     def compare(rounds: int) -> int:
         listed = 0
