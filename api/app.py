@@ -22,6 +22,7 @@ from api.record_cache import RecordCache
 from api.routes import broker, event_meetings, events, health, links, matching, organizations
 from api.routes.listings import NEEDS, OFFERS, listing_router
 from api.runtime import Runtime
+from api.search_slots import SearchSlots
 from api.store_follower import StoreFollower
 from api.suggestions import SuggestionWorker
 from api.webhooks import WebhookDeliverer
@@ -71,6 +72,7 @@ def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime
         leadership=leadership,
         records=RecordCache(capacity=settings.record_cache_size),
         views=ListingViews(capacity=settings.view_cache_size),
+        search_slots=SearchSlots(slots=settings.search_slots, queue_limit=settings.search_queue_limit),
     )
     # Dropped at this process's commits at once, and as the index learns of other workers' changes.
     change_feed.subscribe(runtime.records.discard)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -19,7 +19,9 @@ from models.facets import ListingFacets
 from models.organizations import authenticate
 
 
-def get_runtime(request: Request) -> Runtime:
+# The trivial dependencies are coroutines: a plain function would cost each request a hop to the
+# thread pool and back.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -27,7 +29,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_matcher(runtime: RuntimeDep) -> Matcher:
+async def get_matcher(runtime: RuntimeDep) -> Matcher:
     return runtime.matcher
 
 
@@ -43,7 +45,7 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_records(runtime: RuntimeDep, session: SessionDep) -> StoreRecords:
+async def get_records(runtime: RuntimeDep, session: SessionDep) -> StoreRecords:
     """The matcher's records, read through the process's record cache."""
     return StoreRecords(session, cache=runtime.records)
 
@@ -51,7 +53,7 @@ def get_records(runtime: RuntimeDep, session: SessionDep) -> StoreRecords:
 RecordsDep = Annotated[StoreRecords, Depends(get_records)]
 
 
-def get_listing_views(runtime: RuntimeDep) -> ListingViews:
+async def get_listing_views(runtime: RuntimeDep) -> ListingViews:
     """Result pages' listings as shown, through the process's view cache."""
     return runtime.views
 
@@ -59,12 +61,20 @@ def get_listing_views(runtime: RuntimeDep) -> ListingViews:
 ListingViewsDep = Annotated[ListingViews, Depends(get_listing_views)]
 
 
-def get_listing_facets(runtime: RuntimeDep) -> ListingFacets | None:
+async def get_listing_facets(runtime: RuntimeDep) -> ListingFacets | None:
     """What counts list totals in memory; None when turned off (totals are then counted in SQL)."""
     return runtime.facets
 
 
 ListingFacetsDep = Annotated[ListingFacets | None, Depends(get_listing_facets)]
+
+
+async def search_slot(runtime: RuntimeDep) -> AsyncIterator[None]:
+    """Dependency of the routes that do the engine's work: a slot held until the response is sent
+    (api/search_slots.py)."""
+    async with runtime.search_slots.hold():
+        yield
+
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer tm_...`")
 
@@ -93,7 +103,7 @@ def require_key(viewer: Viewer) -> None:
 def require_roles(*roles: Role) -> Any:
     """A dependency admitting only authenticated callers with one of `roles`."""
 
-    def _check(viewer: ViewerDep) -> Viewer:
+    async def _check(viewer: ViewerDep) -> Viewer:
         require_key(viewer)
         if viewer.role not in roles:
             allowed = ", ".join(role.value for role in roles)
@@ -114,7 +124,7 @@ def _query_names(dependant: Any) -> set[str]:
     return names
 
 
-def forbid_unknown_query(request: Request) -> None:
+async def forbid_unknown_query(request: Request) -> None:
     """Reject query parameters the route does not declare: a misspelt filter must not silently match all."""
     route = request.scope.get("route")
     if route is None:

@@ -49,7 +49,7 @@ ERROR_DESCRIPTIONS = {
     413: "The request body is larger than the limit",
     422: "Invalid input: a field, a query parameter or an unknown key",
     429: "Too many requests; wait for Retry-After seconds",
-    503: "The database is busy or unavailable; retry after Retry-After seconds",
+    503: "The database is busy or unavailable, or too many searches wait; retry after Retry-After seconds",
 }
 
 

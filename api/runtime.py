@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.leadership import Leadership
 from api.listing_views import ListingViews
 from api.record_cache import RecordCache
+from api.search_slots import SearchSlots
 from core.settings import Settings
 from indexes.sync import IndexSync
 from matcher.records import ListingRecord
@@ -31,6 +32,8 @@ class Runtime:
     records: RecordCache[ListingRecord] = field(default_factory=lambda: RecordCache(capacity=0))
     # Result pages' listings as the API shows them, dropped likewise (api/listing_views.py).
     views: ListingViews = field(default_factory=lambda: ListingViews(capacity=0))
+    # Admission to searches, matches and listing pages (api/search_slots.py).
+    search_slots: SearchSlots = field(default_factory=lambda: SearchSlots(slots=1, queue_limit=200))
     # Lists' totals, counted in memory and re-read as listings change (models/facets.py); None: in SQL.
     facets: ListingFacets | None = None
     # Background components with optional `health()`, `is_alive()` and `close()`, reported by /healthz.

@@ -95,6 +95,19 @@ class Settings(BaseSettings):
         le=64,
         description="API processes `techmatch serve` starts; past 1 each follows the store by polling.",
     )
+    search_slots: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Searches, matches and listing pages each API process serves at once; the rest wait "
+        "in line (their work holds the GIL, so more at once only share one core).",
+    )
+    search_queue_limit: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description="Searches waiting for a slot past which an API process answers 503 with Retry-After.",
+    )
     connection_max_requests: int = Field(
         default=100,
         ge=1,

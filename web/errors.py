@@ -27,6 +27,7 @@ ERROR_TITLES = {
     413: N_("What you sent is too large."),
     422: N_("Some of what you entered is not valid."),
     429: N_("Too many requests; wait a moment and try again."),
+    503: N_("The service is busy or unavailable; try again in a moment."),
 }
 GENERIC_ERROR = N_("Something went wrong.")
 CSRF_REFUSED = N_(
@@ -73,7 +74,10 @@ def install(app: FastAPI) -> None:
                 return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
             if isinstance(exc, CsrfRefused):
                 return error_page(request, 403, title=CSRF_REFUSED)
-            return error_page(request, status_of(exc))
+            page = error_page(request, status_of(exc))
+            # Retry-After of a 429 or 503 holds for a browser as for an API client.
+            page.headers.update(getattr(exc, "headers", None) or {})
+            return page
 
         app.add_exception_handler(exc_class, handler)
 

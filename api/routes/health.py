@@ -61,6 +61,7 @@ def details_of(runtime: Runtime) -> dict[str, Any]:
         "indexes": {kind: index.health() for kind, index in runtime.index_sync.indexes.items()},
         "ranker_version": runtime.matcher.ranker_version,
         "workers": workers,
+        "search_slots": runtime.search_slots.health(),
     }
 
 

@@ -7,7 +7,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from api.deps import ListingFacetsDep, SessionDep, ViewerDep, forbid_unknown_query, require_roles
+from api.deps import (
+    ListingFacetsDep,
+    SessionDep,
+    ViewerDep,
+    forbid_unknown_query,
+    require_roles,
+    search_slot,
+)
 from api.errors import COMMON_ERRORS, error_responses
 from api.params import IdPath, IdQuery, LimitQuery, OffsetQuery
 from api.schemas.common import Page
@@ -52,24 +59,29 @@ OFFERS = ListingKind(Offer, OfferFields, OfferCreate, OfferUpdate, OfferRead, Ro
 NEEDS = ListingKind(Need, NeedFields, NeedCreate, NeedUpdate, NeedRead, Role.ENTERPRISE_MEMBER, "need")
 
 
+@dataclass(frozen=True)
 class ListingQuery:
     """Filters, paging and sort of listing pages; the same filters apply inside search."""
 
-    def __init__(
-        self,
-        sector: Annotated[list[Sector] | None, Query(description="Repeat for several sectors")] = None,
-        trl_min: Annotated[int | None, Query(ge=1, le=9)] = None,
-        trl_max: Annotated[int | None, Query(ge=1, le=9)] = None,
-        ip_status: Annotated[list[IPStatus] | None, Query()] = None,
-        transfer_type: Annotated[list[TransferType] | None, Query()] = None,
-        region: Annotated[list[Region] | None, Query()] = None,
-        language: Annotated[list[Language] | None, Query()] = None,
-        status: Annotated[list[ListingStatus] | None, Query()] = None,
-        organization_id: IdQuery = None,
-    ) -> None:
-        if trl_min is not None and trl_max is not None and trl_min > trl_max:
-            raise HTTPException(422, f"trl_min ({trl_min}) is greater than trl_max ({trl_max}).")
-        self.filters = ListingFilters(
+    filters: ListingFilters
+
+
+async def listing_query(
+    sector: Annotated[list[Sector] | None, Query(description="Repeat for several sectors")] = None,
+    trl_min: Annotated[int | None, Query(ge=1, le=9)] = None,
+    trl_max: Annotated[int | None, Query(ge=1, le=9)] = None,
+    ip_status: Annotated[list[IPStatus] | None, Query()] = None,
+    transfer_type: Annotated[list[TransferType] | None, Query()] = None,
+    region: Annotated[list[Region] | None, Query()] = None,
+    language: Annotated[list[Language] | None, Query()] = None,
+    status: Annotated[list[ListingStatus] | None, Query()] = None,
+    organization_id: IdQuery = None,
+) -> ListingQuery:
+    """The query's filters, checked (a coroutine: no trip to the thread pool for this)."""
+    if trl_min is not None and trl_max is not None and trl_min > trl_max:
+        raise HTTPException(422, f"trl_min ({trl_min}) is greater than trl_max ({trl_max}).")
+    return ListingQuery(
+        ListingFilters(
             sectors=sector or (),
             trl_min=trl_min,
             trl_max=trl_max,
@@ -80,9 +92,10 @@ class ListingQuery:
             statuses=status or (),
             organization_id=organization_id,
         )
+    )
 
 
-ListingQueryDep = Annotated[ListingQuery, Depends()]
+ListingQueryDep = Annotated[ListingQuery, Depends(listing_query)]
 
 
 def owner_for_new_listing(viewer: Viewer, requested: int | None) -> int:
@@ -120,7 +133,12 @@ def listing_router(kind: ListingKind) -> APIRouter:
             raise ForbiddenError(f"Only {row.organization.name} or a broker may change this {kind.name}.")
         return row
 
-    @router.get("", response_model=Page[kind.read], summary=f"List {kind.name}s")  # type: ignore[name-defined]
+    @router.get(
+        "",
+        response_model=Page[kind.read],  # type: ignore[name-defined]
+        summary=f"List {kind.name}s",
+        dependencies=[Depends(search_slot)],
+    )
     def list_listings(
         session: SessionDep,
         viewer: ViewerDep,

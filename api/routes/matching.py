@@ -15,6 +15,7 @@ from api.deps import (
     SessionDep,
     ViewerDep,
     forbid_unknown_query,
+    search_slot,
 )
 from api.errors import COMMON_ERRORS, error_responses
 from api.links import cluster_map
@@ -89,7 +90,7 @@ def add_search_route(router: APIRouter, side: Side) -> None:
         response_model=side.results,
         summary=f"Search {side.kind} in free text",
         responses=error_responses(429),
-        dependencies=[Depends(rate_limited)],
+        dependencies=[Depends(search_slot), Depends(rate_limited)],
     )
     def search(
         q: Text,
@@ -130,7 +131,7 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
         response_model=other.results,
         summary=f"{other.kind.capitalize()} that match one of the {own.kind}",
         responses=error_responses(404, 429),
-        dependencies=[Depends(rate_limited)],
+        dependencies=[Depends(search_slot), Depends(rate_limited)],
     )
     def matches(
         listing_id: IdPath,

@@ -17,3 +17,5 @@ class HealthRead(BaseModel):
     indexes: dict[str, Any] | None = None
     ranker_version: str | None = None
     workers: dict[str, Any] | None = None
+    # This process's admission to searches: slots, how many wait, how many were turned away (503).
+    search_slots: dict[str, int] | None = None

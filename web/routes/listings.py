@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Form, HTTPException
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import ListingFacetsDep, MatcherDep, RuntimeDep
+from api.deps import ListingFacetsDep, MatcherDep, RuntimeDep, search_slot
 from api.params import IdPath
 from api.rate_limits import rate_limited
 from api.records import StoreRecords, need_record, offer_record
@@ -151,7 +151,7 @@ def archive_listing(page: SignedInDep, kind: Kind, listing_id: IdPath) -> Respon
     return RedirectResponse(f"/my/{kind}?archived={row.id}", status_code=303)
 
 
-@router.get("/my/{kind}/{listing_id}/matches", dependencies=[Depends(rate_limited)])
+@router.get("/my/{kind}/{listing_id}/matches", dependencies=[Depends(search_slot), Depends(rate_limited)])
 def listing_matches(
     page: SignedInDep, kind: Kind, listing_id: IdPath, matcher: MatcherDep, runtime: RuntimeDep
 ) -> Response:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sqlalchemy import ColumnElement, select
 
-from api.deps import ListingFacetsDep, MatcherDep, RuntimeDep
+from api.deps import ListingFacetsDep, MatcherDep, RuntimeDep, search_slot
 from api.links import cluster_map
 from api.params import IdPath
 from api.rate_limits import rate_limited
@@ -108,7 +108,7 @@ def home(page: PageDep) -> Response:
     return render(page, "home.html", facets=Facets())
 
 
-@router.get("/search", dependencies=[Depends(rate_limited)])
+@router.get("/search", dependencies=[Depends(search_slot), Depends(rate_limited)])
 def search(page: PageDep, matcher: MatcherDep, runtime: RuntimeDep, counter: ListingFacetsDep) -> Response:
     facets = Facets.read(page.request.query_params)
     hits, total, exact = _hits(page, facets, matcher, runtime.records, counter)
