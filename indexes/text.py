@@ -136,8 +136,9 @@ def _whole_words(stem_english: bool) -> Analyzer:
 
 
 # A listing's word: its spelling for display, its forms, and its folded syllables (compounds only);
-# a punctuation token has neither, and breaks a phrase.
-TextWord = tuple[str, frozenset[str] | None, frozenset[str] | None]
+# a punctuation token has neither, and breaks a phrase. Tuples of strings, not sets: the collector
+# stops tracking them, and walking the cache's sets made each full collection take 30-40 ms.
+TextWord = tuple[str, tuple[str, ...] | None, tuple[str, ...] | None]
 
 
 @lru_cache(maxsize=4096)
@@ -154,8 +155,8 @@ def _text_words(text: str, stem_english: bool) -> tuple[TextWord, ...]:
         if not _WORD.fullmatch(word):
             words.append((token, None, None))
             continue
-        syllables = frozenset(fold_diacritics(part) for part in word.split("_")) if "_" in word else None
-        words.append((token.replace("_", " "), frozenset(whole.word_forms(word)), syllables))
+        syllables = tuple({fold_diacritics(part): None for part in word.split("_")}) if "_" in word else None
+        words.append((token.replace("_", " "), tuple(whole.word_forms(word)), syllables))
     return tuple(words)
 
 
@@ -178,7 +179,8 @@ def matched_terms(query: str, text: str, *, analyzer: Analyzer = DEFAULT_ANALYZE
     run: list[str] = []
     for display, forms, syllables in _text_words(text, analyzer.stem_english):
         if forms is not None and (
-            not query_words.isdisjoint(forms) or (syllables is not None and syllables <= query_syllables)
+            not query_words.isdisjoint(forms)
+            or (syllables is not None and query_syllables.issuperset(syllables))
         ):
             run.append(display)
             continue
