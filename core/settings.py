@@ -109,7 +109,7 @@ class Settings(BaseSettings):
         description="Searches waiting for a slot past which an API process answers 503 with Retry-After.",
     )
     connection_max_requests: int = Field(
-        default=100,
+        default=20,
         ge=1,
         le=1_000_000,
         description="With several API workers: a keep-alive connection is closed after this many requests, "

@@ -119,7 +119,10 @@ class LexicalIndex:
             return []
         base, delta = self._base, self._delta
         in_base = len(base)
-        scores = np.zeros(in_base + len(delta.id_of_slot), dtype=np.float64)
+        # float32: a match's long query reads ~10^6 postings at 10^5 listings, and half the bytes moved
+        # made scoring a quarter faster; base and delta documents are scored by the same steps, so a
+        # document's score does not depend on where it lives.
+        scores = np.zeros(in_base + len(delta.id_of_slot), dtype=np.float32)
         average_length = (base.total_length - self._deleted_length + delta.total_length) / n_docs
         # A word repeated in the query (a listing's whole text, when matching) adds its score as often
         # as it occurs, as in Lucene, but its postings are read once.
@@ -127,16 +130,14 @@ class LexicalIndex:
             index, df = self._frequency(term)
             if not df:
                 continue
-            idf = repeats * math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+            idf = np.float32(repeats * math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
             if index is not None:
                 slots, counts = base.postings(index)
-                tfs = counts.astype(np.float64)
-                scores[slots] += idf * tfs / (tfs + self._length_norms(average_length)[slots])
+                scores[slots] += _weights(counts, self._length_norms(average_length)[slots], idf)
             if term in delta.postings:
                 slots, tfs = delta.arrays(term)
-                lengths = delta.length_of_slot[slots]
-                scores[in_base + slots] += (
-                    idf * tfs / (tfs + self.k1 * (1 - self.b + self.b * lengths / average_length))
+                scores[in_base + slots] += _weights(
+                    tfs, self._norms_of(delta.length_of_slot[slots], average_length), idf
                 )
         if self._deleted_count:
             scores[:in_base][self._deleted] = 0.0
@@ -156,12 +157,16 @@ class LexicalIndex:
         order = np.lexsort((doc_ids, -scores[candidates]))[:k]
         return [(int(i), float(s)) for i, s in zip(doc_ids[order], scores[candidates[order]], strict=True)]
 
+    def _norms_of(self, lengths: np.ndarray, average_length: float) -> np.ndarray:
+        """k1 * (1 - b + b * length / average length), BM25's length term, as float32."""
+        return (self.k1 * (1 - self.b + self.b * lengths / average_length)).astype(np.float32)
+
     def _length_norms(self, average_length: float) -> np.ndarray:
-        """k1 * (1 - b + b * length / average length) of every base document: BM25's length term, which
-        every posting of a search would otherwise compute again; kept until the average moves."""
+        """`_norms_of` every base document, which every posting of a search would otherwise compute
+        again; kept until the average moves."""
         known = self._norms
         if known is None or known[0] != average_length or known[1] is not self._base:
-            norms = self.k1 * (1 - self.b + self.b * self._base.lengths / average_length)
+            norms = self._norms_of(self._base.lengths, average_length)
             # One tuple, replaced whole: a search reading the previous one is unaffected.
             known = self._norms = (average_length, self._base, norms)
         return known[2]
@@ -316,3 +321,12 @@ class LexicalIndex:
         else:
             mask[[len(self._base) + delta[i] for i in allowed_ids if i in delta]] = True
         return mask
+
+
+def _weights(tfs: np.ndarray, norms: np.ndarray, idf: np.float32) -> np.ndarray:
+    """BM25's idf * tf / (tf + norm) per posting, in float32, computed in `norms` (a gathered copy)."""
+    tf = tfs.astype(np.float32)
+    norms += tf
+    np.divide(tf, norms, out=norms)
+    norms *= idf
+    return norms

@@ -39,6 +39,10 @@ _ARRAYS = (
 )
 
 
+# Terms whose vocabulary position a segment remembers: ~150 bytes each.
+TERM_CACHE_SIZE = 50_000
+
+
 def rows(offsets: np.ndarray, selected: np.ndarray) -> np.ndarray:
     """Positions in a CSR data array of the entries of rows `selected`, row after row."""
     starts = np.asarray(offsets[selected], dtype=np.int64)
@@ -137,7 +141,22 @@ class BaseSegment:
         offsets = self.vocab_offsets.tolist()
         return [blob[start:end] for start, end in itertools.pairwise(offsets)]
 
+    @cached_property
+    def _term_indexes(self) -> dict[str, int | None]:
+        return {}
+
     def term_index(self, term: str) -> int | None:
+        """Position of `term` in the vocabulary, None if absent; answers are kept (up to
+        TERM_CACHE_SIZE terms), as the same words come back in query after query."""
+        known = self._term_indexes
+        if term in known:
+            return known[term]
+        found = self._find_term(term)
+        if len(known) < TERM_CACHE_SIZE:
+            known[term] = found
+        return found
+
+    def _find_term(self, term: str) -> int | None:
         key = term.encode("utf-8")
         low, high = 0, self.vocabulary_size
         while low < high:

@@ -38,7 +38,9 @@ def make_engine(url: str, *, lock_timeout_seconds: float = 5.0) -> Engine:
     """
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=True)
+    # A pooled PostgreSQL connection may have been closed by the server; a SQLite file's cannot, so
+    # pinging it cost a statement per request for nothing.
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     timeout_ms = max(1, int(lock_timeout_seconds * 1000))
     if engine.dialect.name == "sqlite":
 
