@@ -26,6 +26,7 @@ from api.search_slots import SearchSlots
 from api.store_follower import StoreFollower
 from api.suggestions import SuggestionWorker
 from api.webhooks import WebhookDeliverer
+from api.worker_load import WorkerLoad
 from core.settings import Settings, get_settings
 from indexes.encoder import Encoder, build_encoder
 from matcher.registry import active_ranker
@@ -170,6 +171,8 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
             if runtime.leadership is not None:  # after the last save: then another worker may lead
                 runtime.leadership.release()
             runtime.engine.dispose()
+            if load is not None:
+                load.close()
 
     app = FastAPI(
         title="TechMatch — technology exchange matching engine",
@@ -179,8 +182,14 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     )
     errors.install(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    if settings.api_workers > 1:
-        app.add_middleware(ConnectionRecycling, max_requests=settings.connection_max_requests)
+    load = WorkerLoad(settings.data_dir) if settings.api_workers > 1 else None
+    if load is not None:
+        app.add_middleware(
+            ConnectionRecycling,
+            max_requests=settings.connection_max_requests,
+            load=load,
+            workers=settings.api_workers,
+        )
     app.state.rate_limits = RateLimits(settings)
     openapi.install(app)
     app.include_router(health.router, prefix=API_PREFIX, tags=["health"])

@@ -1,4 +1,5 @@
-"""Closes each keep-alive connection after a number of requests, so that API workers share clients.
+"""Closes a keep-alive connection after a number of requests, or at once when this worker carries
+clearly more requests than the others (api/worker_load.py), so that API workers share clients.
 
 uvicorn's workers accept from one shared socket, and a connection stays with the worker that accepted
 it for good: eight keep-alive clients that all landed on one of two workers left the other idle (the
@@ -13,17 +14,24 @@ from collections import OrderedDict
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.worker_load import WorkerLoad
+
 # Connections whose requests are counted; past it the oldest are forgotten (they most likely closed:
 # ASGI says nothing when a connection ends).
 TRACKED_CONNECTIONS = 10_000
 
 
 class ConnectionRecycling:
-    """Pure ASGI middleware: the `max_requests`-th response on a connection says `Connection: close`."""
+    """Pure ASGI middleware: the `max_requests`-th response on a connection says `Connection: close`,
+    and so does any response while `load` says this worker is overloaded among `workers`."""
 
-    def __init__(self, app: ASGIApp, *, max_requests: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_requests: int, load: WorkerLoad | None = None, workers: int = 1
+    ) -> None:
         self.app = app
         self.max_requests = max_requests
+        self.load = load
+        self.workers = workers
         # Requests seen per connection, by the client's (address, port); one event loop, no lock needed.
         self._counts: OrderedDict[tuple[str, int], int] = OrderedDict()
 
@@ -38,11 +46,14 @@ class ConnectionRecycling:
             self._counts[key] = count
             if len(self._counts) > TRACKED_CONNECTIONS:
                 self._counts.popitem(last=False)
-            await self.app(scope, receive, send)
-            return
+        worn_out = count >= self.max_requests
+        load = self.load
 
         async def send_closing(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and (
+                worn_out or (load is not None and load.overloaded(self.workers))
+            ):
+                self._counts.pop(key, None)
                 headers = [
                     (name, value)
                     for name, value in message.get("headers", [])
@@ -51,4 +62,11 @@ class ConnectionRecycling:
                 message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
 
-        await self.app(scope, receive, send_closing)
+        if load is None:
+            await self.app(scope, receive, send_closing)
+            return
+        load.started()
+        try:
+            await self.app(scope, receive, send_closing)
+        finally:
+            load.finished()

@@ -1,4 +1,5 @@
-"""Keep-alive connections are closed after a number of requests, so API workers share their clients."""
+"""Keep-alive connections are closed after a number of requests, or while a worker is overloaded, so
+API workers share their clients."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ import uvicorn
 from starlette.types import Message, Receive, Scope, Send
 
 from api.connection_recycling import ConnectionRecycling
+from api.worker_load import WorkerLoad
 from scripts.bench_load import free_port
 
 
@@ -75,3 +78,21 @@ def test_a_keep_alive_client_reconnects_after_the_limit(server: str) -> None:
     # Four requests per connection, then the server closes it and the client opens another.
     assert [len(set(ports[i : i + 4])) for i in range(0, 12, 4)] == [1, 1, 1]
     assert len(set(ports)) == 3
+
+
+def test_an_overloaded_worker_closes_connections_until_it_is_back_in_line(tmp_path: Path) -> None:
+    mine, other = WorkerLoad(tmp_path), WorkerLoad(tmp_path)
+    app = ConnectionRecycling(echo_port, max_requests=1000, load=mine, workers=2)
+    client = ("10.0.0.1", 5000)
+    # Alone with its own request in flight against an idle worker: within one of the average.
+    assert [(b"connection", b"close") in h for h in responses(app, client, 2)] == [False, False]
+    for _ in range(2):  # two more requests of this worker are waiting in line
+        mine.started()
+    assert [(b"connection", b"close") in h for h in responses(app, client, 2)] == [True, True]
+    for _ in range(2):
+        other.started()
+    assert [(b"connection", b"close") in h for h in responses(app, client, 1)] == [False]
+    # Requests are counted while they run and no longer after.
+    assert (mine.in_flight, other.in_flight) == (2, 2)
+    mine.close()
+    other.close()
