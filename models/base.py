@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Explicit constraint names so that alembic migrations are the same on SQLite and PostgreSQL.
@@ -67,6 +67,15 @@ def make_engine(url: str, *, lock_timeout_seconds: float = 5.0) -> Engine:
             dbapi_connection.commit()
 
     return engine
+
+
+def refresh_statistics(*, session: Session, tables: Iterable[str]) -> None:
+    """ANALYZE `tables` after a bulk write, on PostgreSQL: its planner keeps the row counts it last
+    sampled until autovacuum wakes (never, where it is off), and after 10^5 new offers it read every
+    published offer for a filtered list (31 ms instead of 0.4). SQLite plans without statistics."""
+    if session.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            session.execute(text(f'ANALYZE "{Base.metadata.tables[table].name}"'))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -30,7 +30,7 @@ from sqlalchemy import insert, select
 
 from core.settings import Settings
 from core.taxonomy import IPStatus, Language, ListingStatus, OrgKind, Region, Sector, TransferType
-from models.base import make_engine
+from models.base import make_engine, make_session_factory, refresh_statistics
 from models.listings import Need, Offer
 from models.organizations import Organization
 from scripts.bench_api import percentile
@@ -82,6 +82,9 @@ def add_listings(url: str, count: int) -> float:
             batch = range(start, min(start + 5000, count // 2))
             connection.execute(insert(Offer), [synthetic(i, institute, "offers") for i in batch])
             connection.execute(insert(Need), [synthetic(i, enterprise, "needs") for i in batch])
+    with make_session_factory(engine).begin() as session:
+        # As `techmatch import` does after writing.
+        refresh_statistics(session=session, tables=["offers", "needs"])
     engine.dispose()
     return time.perf_counter() - started
 

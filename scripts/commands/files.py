@@ -25,6 +25,7 @@ def import_command(
     ] = False,
 ) -> None:
     """Import listings or organizations; every row is validated and nothing is half-imported."""
+    from models.base import refresh_statistics
     from scripts.transfer import import_file
 
     _check_kind(kind)
@@ -32,6 +33,8 @@ def import_command(
         report = import_file(session=session, path=path, kind=kind, skip_invalid=skip_invalid)  # type: ignore[arg-type]
         if report.rejected and not skip_invalid:
             session.rollback()
+        elif report.created or report.updated:
+            refresh_statistics(session=session, tables=[kind])
     for line, reason in report.rejected:
         typer.echo(f"rejected line {line}: {reason}", err=True)
     if report.rejected and not skip_invalid:

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from core.settings import get_settings
+from models.base import make_engine
 from scripts.cli import app as cli
 
 
@@ -70,3 +72,29 @@ def test_create_key_checks_its_organization(runner: CliRunner) -> None:
     run(runner, "create-key", "--role", "enterprise_member", "--name", "x", code=2)
     run(runner, "create-key", "--role", "enterprise_member", "--name", "x", "--org", "nobody", code=2)
     run(runner, "import", "spaceships", "README.md", code=2)
+
+
+def test_an_import_refreshes_the_planners_row_counts_on_postgresql(
+    runner: CliRunner, tmp_path: Path, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite plans without statistics")
+    run(runner, "load-demo")
+    engine = make_engine(database_url)
+
+    def planned_offers() -> float:
+        with engine.connect() as connection:
+            return float(
+                connection.scalar(text("SELECT reltuples FROM pg_class WHERE oid = 'offers'::regclass"))
+            )
+
+    before = planned_offers()
+    exported = tmp_path / "offers.jsonl"
+    run(runner, "export", "offers", str(exported))
+    rows = [json.loads(line) for line in exported.read_text().splitlines()]
+    exported.write_text(
+        "\n".join(json.dumps({**row, "ref": f"copy-{i}"}) for i, row in enumerate(rows)) + "\n"
+    )
+    assert "offers: 164 created" in run(runner, "import", "offers", str(exported))
+    assert before < 328 and planned_offers() == 328
+    engine.dispose()
