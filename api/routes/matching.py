@@ -22,16 +22,16 @@ from api.links import cluster_map
 from api.listing_views import ListingViews
 from api.params import IdPath
 from api.rate_limits import rate_limited
-from api.records import need_record, offer_record
 from api.routes.listings import ListingQueryDep
 from api.schemas.links import also_listed
 from api.schemas.listings import ListingReadFields, NeedRead, OfferRead, viewer_copy
 from api.schemas.matches import NeedResults, OfferResults
-from core.access import Viewer
+from core.access import Viewer, can_see
 from core.taxonomy import ListingStatus
 from indexes.text import analyze
 from matcher.service import ScoredListing
-from models.listings import LISTING_MODELS, ListingFilters, Need, get_listing
+from models.errors import NotFoundError
+from models.listings import LISTING_MODELS, ListingFilters
 from models.search_scope import search_scope
 
 _PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
@@ -143,9 +143,16 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
         facets: ListingFacetsDep,
         k: K = 10,
     ) -> Any:
-        row = get_listing(
-            session=session, model=LISTING_MODELS[own.kind], listing_id=listing_id, viewer=viewer
-        )
+        # Through the record cache: the listing was most likely shown, or matched, a moment ago.
+        found = records.needs([listing_id]) if own is NEEDS else records.offers([listing_id])
+        listing = found.get(listing_id)
+        if listing is None or not can_see(
+            viewer,
+            organization_id=listing.organization_id,
+            status=listing.status,
+            confidentiality=listing.confidentiality,
+        ):
+            raise NotFoundError(f"{LISTING_MODELS[own.kind].__name__} {listing_id} does not exist.")
         scope = search_scope(
             session=session,
             model=LISTING_MODELS[other.kind],
@@ -154,7 +161,7 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
             facets=facets,
         )
         results = matcher.match(
-            need_record(row) if isinstance(row, Need) else offer_record(row),
+            listing,
             allowed_ids=scope.allowed,
             hidden_ids=scope.hidden,
             source=records,

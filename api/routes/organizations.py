@@ -111,6 +111,7 @@ def update_organization(
         session=session, organization=organization, values=body.model_dump(exclude_unset=True)
     )
     session.commit()
+    runtime.views.forget_organizations([organization_id])
     return public_view(organization, viewer)
 
 
