@@ -6,13 +6,11 @@ Vectors live at internal labels 0..n-1 in insertion order; deletes and updates t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Collection, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Literal
 
@@ -20,30 +18,11 @@ import faiss
 import numpy as np
 
 from core.id_array import IdArray
-from indexes.errors import IndexMismatchError, IndexStoreError
+from indexes.faiss_threads import omp_threads, threads_for
+from indexes.vector_files import FORMAT_VERSION, ids_checksum, read_vector_files, write_vector_files
 
 log = logging.getLogger(__name__)
 IndexKind = Literal["flat", "hnsw"]
-
-INDEX_FILE = "vectors.faiss"
-LABELS_FILE = "vector_labels.npy"
-META_FILE = "vector_meta.json"
-FORMAT_VERSION = 1
-META_KEYS = frozenset(
-    {
-        "format_version",
-        "model_name",
-        "dimension",
-        "normalised",
-        "count",
-        "kind",
-        "ids_sha256",
-        "exact_search_max",
-        "hnsw_m",
-        "hnsw_ef_construction",
-        "hnsw_ef_search",
-    }
-)
 
 # Past this share of dead labels, searches waste effort on them and memory holds them: rebuild.
 COMPACT_TOMBSTONE_FRACTION = 0.25
@@ -52,9 +31,6 @@ COMPACT_CHUNK = 50_000
 # A filter this selective is answered by scoring its vectors directly: HNSW would have to walk far
 # through filtered-out nodes to fill a page, while a small dot product is exact and quick.
 EXACT_SUBSET_MAX = 4096
-# Fewer queries than this are searched on the calling thread only: an OpenMP team's fork/join costs
-# more than a few queries take, and on a busy 2-core machine it turned a 0.3 ms search into 1.5-24 ms.
-PARALLEL_QUERIES_MIN = 16
 
 
 class VectorIndex:
@@ -165,7 +141,7 @@ class VectorIndex:
         # In chunks: a reconstructed copy of every vector at once would double the memory of a large
         # index, and each chunk is a progress report on a rebuild that takes minutes at 10^6. One core
         # is left to the searches running meanwhile.
-        with _omp_threads(max(1, len(os.sched_getaffinity(0)) - 1)):
+        with omp_threads(max(1, len(os.sched_getaffinity(0)) - 1)):
             for start in range(0, len(live_labels), COMPACT_CHUNK):
                 labels = live_labels[start : start + COMPACT_CHUNK]
                 # Labels are never reused, so a label live at the call still holds that vector.
@@ -213,7 +189,7 @@ class VectorIndex:
             selected_bits = self._bits_for(allowed_labels)
             candidate_count = len(allowed_labels)
 
-        with _threads_for(len(queries)):
+        with threads_for(len(queries)):
             scores, labels = self._index.search(queries, k, params=self._search_parameters(selected_bits, k))
         if isinstance(self._index, faiss.IndexHNSWFlat):
             # A graph walk through many excluded nodes can come back short; redo those queries exactly.
@@ -231,9 +207,6 @@ class VectorIndex:
     def save(self, directory: Path) -> None:
         """Write the FAISS index, the label -> id map and `vector_meta.json` into `directory`; only reads
         self, so searches may run meanwhile."""
-        directory.mkdir(parents=True, exist_ok=True)
-        faiss.write_index(self._index, str(directory / INDEX_FILE))
-        np.save(directory / LABELS_FILE, self._id_of_label[: self._index.ntotal])
         meta = {
             "format_version": FORMAT_VERSION,
             "model_name": self.model_name,
@@ -241,43 +214,22 @@ class VectorIndex:
             "normalised": True,
             "count": len(self),
             "kind": self._kind,
-            "ids_sha256": _ids_checksum(np.fromiter(self._label_of, dtype=np.int64, count=len(self))),
+            "ids_sha256": ids_checksum(np.fromiter(self._label_of, dtype=np.int64, count=len(self))),
             "exact_search_max": self.exact_search_max,
             "hnsw_m": self.hnsw_m,
             "hnsw_ef_construction": self.hnsw_ef_construction,
             "hnsw_ef_search": self.hnsw_ef_search,
         }
-        (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        write_vector_files(directory, self._index, self._id_of_label[: self._index.ntotal], meta)
 
     @classmethod
     def load(
         cls, directory: Path, *, expected_model: str, expected_dimension: int | None = None
     ) -> VectorIndex:
         """Read an index saved by `save`, refusing one built for another model, dimension or id set."""
-        try:
-            meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-            id_of_label = np.load(directory / LABELS_FILE)
-            faiss_index = faiss.read_index(str(directory / INDEX_FILE))
-        except (OSError, ValueError, RuntimeError) as error:
-            raise IndexStoreError(f"cannot read the vector index in {directory}: {error}") from error
-        missing = META_KEYS - meta.keys()
-        if missing or meta["format_version"] != FORMAT_VERSION:
-            raise IndexStoreError(f"{directory / META_FILE} lacks {sorted(missing)} or has another format")
-        if meta.get("model_name") != expected_model:
-            raise IndexMismatchError(
-                f"index built with {meta.get('model_name')!r}, expected {expected_model!r}"
-            )
-        if expected_dimension is not None and meta.get("dimension") != expected_dimension:
-            raise IndexMismatchError(
-                f"index dimension {meta.get('dimension')}, expected {expected_dimension}"
-            )
-        if faiss_index.d != meta["dimension"] or faiss_index.ntotal != len(id_of_label):
-            raise IndexMismatchError(f"{directory / INDEX_FILE} does not match its label map")
-        live_labels = np.flatnonzero(id_of_label >= 0)
-        live_ids = id_of_label[live_labels]
-        if len(live_ids) != meta["count"] or _ids_checksum(live_ids) != meta["ids_sha256"]:
-            raise IndexMismatchError(f"ids in {directory} do not match the checksum in {META_FILE}")
-
+        faiss_index, id_of_label, meta = read_vector_files(
+            directory, expected_model=expected_model, expected_dimension=expected_dimension
+        )
         index = cls(
             dimension=meta["dimension"],
             model_name=meta["model_name"],
@@ -380,25 +332,3 @@ class VectorIndex:
             for score, label in zip(scores, labels, strict=True)
             if label >= 0
         ]
-
-
-def _threads_for(query_count: int) -> AbstractContextManager[None]:
-    return _omp_threads(None if query_count >= PARALLEL_QUERIES_MIN else 1)
-
-
-@contextmanager
-def _omp_threads(count: int | None) -> Iterator[None]:
-    if count is None:
-        yield
-        return
-    # The OpenMP thread count is per calling thread, so this does not slow other threads' work.
-    previous = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(count)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(previous)
-
-
-def _ids_checksum(ids: np.ndarray) -> str:
-    return hashlib.sha256(np.sort(ids).astype("<i8").tobytes()).hexdigest()

@@ -10,7 +10,8 @@ import pytest
 
 from core.id_array import IdArray
 from indexes.errors import IndexMismatchError, IndexStoreError
-from indexes.vector import META_FILE, VectorIndex
+from indexes.vector import VectorIndex
+from indexes.vector_files import META_FILE
 
 DIMENSION = 16
 
