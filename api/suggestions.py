@@ -25,7 +25,8 @@ from core.settings import Settings
 from core.taxonomy import ListingStatus, Role
 from core.workers import ChangeQueue
 from matcher.features import FEATURE_NAMES
-from matcher.service import Matcher, ScoredListing
+from matcher.results import ScoredListing
+from matcher.service import Matcher
 from models.base import transaction, utcnow
 from models.listings import (
     ListingFilters,

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
-from typing import Protocol
 
 import numpy as np
 
@@ -14,80 +12,14 @@ from core.taxonomy import ListingStatus
 from indexes.documents import IndexDocument, listing_text
 from indexes.encoder import Encoder
 from matcher.explanations import Explanation, explain, matched_phrases
-from matcher.features import (
-    FEATURE_NAMES,
-    Feature,
-    compatibility,
-    compatibility_values,
-    text_feature_rows,
-)
+from matcher.features import FEATURE_NAMES, compatibility_values, text_feature_rows
 from matcher.fusion import AdaptiveFusion, FusedCandidate, fusion_for
 from matcher.links import collapse
 from matcher.ranker import MatchRanker
 from matcher.records import ListingRecord, NeedRecord, OfferRecord, RecordSource
+from matcher.results import CandidatePairs, ScoredListing
 from matcher.rules import may_pair, visible_candidate
-
-Hits = list[tuple[int, float]]
-
-
-class TextIndex(Protocol):
-    """The two retrievers of one listing kind (see indexes.catalog.ListingIndex)."""
-
-    def dense_search(
-        self,
-        text: str,
-        k: int,
-        *,
-        allowed_ids: Collection[int] | None = None,
-        vector: np.ndarray | None = None,
-    ) -> Hits: ...
-
-    def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None) -> Hits: ...
-
-    def informative(self, phrase: str) -> bool: ...
-
-    def language_of(self, ids: Iterable[int]) -> dict[int, str]: ...
-
-    def encode_sentences(self, sentences: Sequence[str]) -> np.ndarray: ...
-
-    def query_language(self, text: str, *, vector: np.ndarray | None = None) -> str: ...
-
-    def stored_vector(self, document: IndexDocument) -> np.ndarray | None: ...
-
-
-@dataclass(frozen=True)
-class ScoredListing:
-    """One result: the listing's id, its bounded score and why it is there."""
-
-    id: int
-    score: float
-    text_score: float
-    explanation: Explanation
-    ranker_version: str | None = None
-    # The ranker's input for this pair, in FEATURE_NAMES order: stored with suggestions as training data.
-    features: tuple[float, ...] = ()
-    # Other listings of the same technology (duplicates, translations) this hit stands for.
-    also: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class CandidatePairs:
-    """The allowed candidates for one listing, in fused order, with their records and ranker features."""
-
-    listing: ListingRecord
-    candidates: list[FusedCandidate]
-    others: list[ListingRecord]
-    features: np.ndarray
-    now: datetime
-
-    def structured(self, row: int) -> list[Feature]:
-        """The structured features of one pair with their reasons (built only for pairs shown)."""
-        need, offer = (
-            (self.listing, self.others[row])
-            if isinstance(self.listing, NeedRecord)
-            else (self.others[row], self.listing)
-        )
-        return compatibility(need, offer, now=self.now)  # type: ignore[arg-type]
+from matcher.text_index import Hits, TextIndex
 
 
 class Matcher:

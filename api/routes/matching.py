@@ -29,7 +29,7 @@ from api.schemas.matches import NeedResults, OfferResults
 from core.access import Viewer, can_see
 from core.taxonomy import ListingStatus
 from indexes.text import analyze
-from matcher.service import ScoredListing
+from matcher.results import ScoredListing
 from models.errors import NotFoundError
 from models.listings import LISTING_MODELS, ListingFilters
 from models.search_scope import search_scope

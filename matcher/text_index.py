@@ -1,0 +1,37 @@
+"""What matching needs of the indexes of one listing kind: both retrievers and a few lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from indexes.documents import IndexDocument
+
+Hits = list[tuple[int, float]]
+
+
+class TextIndex(Protocol):
+    """The two retrievers of one listing kind (see indexes.catalog.ListingIndex)."""
+
+    def dense_search(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_ids: Collection[int] | None = None,
+        vector: np.ndarray | None = None,
+    ) -> Hits: ...
+
+    def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None) -> Hits: ...
+
+    def informative(self, phrase: str) -> bool: ...
+
+    def language_of(self, ids: Iterable[int]) -> dict[int, str]: ...
+
+    def encode_sentences(self, sentences: Sequence[str]) -> np.ndarray: ...
+
+    def query_language(self, text: str, *, vector: np.ndarray | None = None) -> str: ...
+
+    def stored_vector(self, document: IndexDocument) -> np.ndarray | None: ...
