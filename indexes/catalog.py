@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -15,25 +14,20 @@ import fasteners
 import numpy as np
 
 from core.settings import Settings
+from indexes.catalog_files import read_listing_files, write_listing_files
 from indexes.documents import IndexDocument
 from indexes.encoder import Encoder
 from indexes.errors import IndexStoreError
+from indexes.explanation_caches import InformativePhrases, SentenceVectors
 from indexes.languages import LanguageCentroids
 from indexes.lexical import LexicalIndex
 from indexes.rebuild import Rebuilds
-from indexes.storage import current_generation, write_generation, write_json_object
+from indexes.storage import current_generation, write_generation
 from indexes.text import text_language
 from indexes.vector import VectorIndex
 
 log = logging.getLogger(__name__)
-FINGERPRINTS_FILE = "fingerprints.json"
-LANGUAGES_FILE = "languages.json"
 Hits = list[tuple[int, float]]
-# A phrase whose rarest word occurs in more listings than this explains nothing ("và", "the");
-# below a few listings document frequencies say nothing, so every phrase counts.
-INFORMATIVE_SHARE = 0.2
-INFORMATIVE_MIN_LISTINGS = 20
-SENTENCE_CACHE_SIZE = 20_000
 # Documents applied per hold of the read lock: a bulk change (an import) reaches searches in steps, each
 # short enough that no search waits long for it (64 HNSW inserts took ~100 ms at 10^5 listings).
 SWAP_CHUNK = 16
@@ -70,9 +64,8 @@ class ListingIndex:
         self.fingerprints: dict[int, str] = {}
         self.languages = LanguageCentroids(self.encoder.dimension)
         self._encode_query = lru_cache(maxsize=1024)(self._encode_query_uncached)
-        self._sentence_vectors: dict[str, np.ndarray] = {}
-        self._informative: dict[str, bool] = {}
-        self._informative_size = 0
+        self._sentence_vectors = SentenceVectors(self.encoder)
+        self._informative = InformativePhrases()
         self._rebuilds = Rebuilds(self)
 
     def _empty_vectors(self) -> VectorIndex:
@@ -93,16 +86,7 @@ class ListingIndex:
         if generation is None:
             return False
         try:
-            vectors = VectorIndex.load(
-                generation, expected_model=self.encoder.model_name, expected_dimension=self.encoder.dimension
-            )
-            lexical = LexicalIndex.load(generation)
-            fingerprints = {
-                int(k): v for k, v in json.loads((generation / FINGERPRINTS_FILE).read_text()).items()
-            }
-            language_of = {
-                int(k): v for k, v in json.loads((generation / LANGUAGES_FILE).read_text()).items()
-            }
+            vectors, lexical, fingerprints, language_of = read_listing_files(generation, self.encoder)
         except (IndexStoreError, OSError, ValueError) as exc:
             log.warning("%s index at %s not usable, it will be rebuilt: %s", self.kind, generation, exc)
             return False
@@ -130,10 +114,13 @@ class ListingIndex:
             vectors, lexical = self.vectors, self.lexical
 
             def writer(directory: Path) -> None:
-                vectors.save(directory)
-                lexical.save(directory)
-                write_json_object(directory / FINGERPRINTS_FILE, self.fingerprints)
-                write_json_object(directory / LANGUAGES_FILE, self.languages.language_of)
+                write_listing_files(
+                    directory,
+                    vectors=vectors,
+                    lexical=lexical,
+                    fingerprints=self.fingerprints,
+                    language_of=self.languages.language_of,
+                )
 
             return write_generation(self.root, writer)
 
@@ -250,16 +237,7 @@ class ListingIndex:
 
     def encode_sentences(self, sentences: Sequence[str]) -> np.ndarray:
         """Query-side vectors of short texts (explanations), encoded in one batch and kept for reuse."""
-        known = {text: self._sentence_vectors.get(text) for text in sentences}
-        missing = [text for text, vector in known.items() if vector is None]
-        if missing:
-            fresh = dict(zip(missing, self.encoder.encode_queries(missing), strict=True))
-            known.update(fresh)
-            # Requests share the cache; a full one starts over rather than tracking recency.
-            if len(self._sentence_vectors) > SENTENCE_CACHE_SIZE:
-                self._sentence_vectors = {}
-            self._sentence_vectors.update(fresh)
-        return np.array([known[text] for text in sentences])
+        return self._sentence_vectors.encode(sentences)
 
     def query_language(self, text: str, *, vector: np.ndarray | None = None) -> str:
         """The language the query is written in: the nearer language centroid when the index holds both
@@ -320,20 +298,7 @@ class ListingIndex:
         if len(phrase.strip()) < 2:
             return False
         with self._lock.read_lock():
-            size = len(self.lexical)
-            if size < INFORMATIVE_MIN_LISTINGS:
-                return True
-            # Explaining a page asks about the same words again and again; a word's share moves only
-            # as the catalogue does, so answers are kept until it grew or shrank by a percent.
-            if abs(size - self._informative_size) > size // 100:
-                self._informative, self._informative_size = {}, size
-            known = self._informative.get(phrase)
-            if known is None:
-                in_language = self.languages.count(text_language(phrase)) or size
-                known = self.lexical.document_share(phrase) * size / in_language <= INFORMATIVE_SHARE
-                if len(self._informative) < SENTENCE_CACHE_SIZE:
-                    self._informative[phrase] = known
-            return known
+            return self._informative.informative(phrase, lexical=self.lexical, languages=self.languages)
 
     def __len__(self) -> int:
         return len(self.fingerprints)
