@@ -1,10 +1,10 @@
 """How many requests each API worker of a node has in flight, on a small shared memory-mapped board.
 
 Keep-alive connections stay with the worker that accepted them, and the kernel hands new ones out
-blindly: eight clients over two workers are split 6:2 or worse one time in three, and the busier
-worker's requests then queue twice as long. A worker that sees it carries clearly more than the
-average closes the connection after answering (api/connection_recycling.py); the client reconnects
-and may land on a quieter worker.
+blindly: eight clients over two workers are split 6:2 or worse more than one time in four, and the
+busier worker's requests then queue twice as long. A worker that sees it carries clearly more than
+the average closes the connection after answering (api/connection_recycling.py); the client
+reconnects and may land on a quieter worker.
 """
 
 from __future__ import annotations
