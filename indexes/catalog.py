@@ -15,7 +15,7 @@ import numpy as np
 
 from core.settings import Settings
 from indexes.catalog_files import read_listing_files, write_listing_files
-from indexes.documents import IndexDocument
+from indexes.documents import Hits, IndexDocument
 from indexes.encoder import Encoder
 from indexes.errors import IndexStoreError
 from indexes.explanation_caches import InformativePhrases, SentenceVectors
@@ -27,7 +27,6 @@ from indexes.text import text_language
 from indexes.vector import VectorIndex
 
 log = logging.getLogger(__name__)
-Hits = list[tuple[int, float]]
 # Documents applied per hold of the read lock: a bulk change (an import) reaches searches in steps, each
 # short enough that no search waits long for it (64 HNSW inserts took ~100 ms at 10^5 listings).
 SWAP_CHUNK = 16

@@ -6,6 +6,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+# What a retriever returns: (listing id, score) pairs, best first.
+Hits = list[tuple[int, float]]
+
 
 @dataclass(frozen=True)
 class IndexDocument:

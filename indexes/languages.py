@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-Hits = list[tuple[int, float]]
+from indexes.documents import Hits
 
 
 class LanguageCentroids:

@@ -17,9 +17,9 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from indexes.documents import Hits
 from indexes.text import analyze, fold_diacritics
 
-Hits = list[tuple[int, float]]
 LinkKind = Literal["duplicate", "translation"]
 # Shipped thresholds, chosen by `techmatch evaluate links` (see docs/decisions.md): the margin on
 # the xquad translation pairs, the word overlap on the demo's near-duplicates; both reported out of fold.

@@ -9,7 +9,7 @@ import numpy as np
 
 from core.access import Viewer
 from core.taxonomy import ListingStatus
-from indexes.documents import IndexDocument, listing_text
+from indexes.documents import Hits, IndexDocument, listing_text
 from indexes.encoder import Encoder
 from matcher.explanations import Explanation, explain, matched_phrases
 from matcher.features import FEATURE_NAMES, compatibility_values, text_feature_rows
@@ -19,7 +19,7 @@ from matcher.ranker import MatchRanker
 from matcher.records import ListingRecord, NeedRecord, OfferRecord, RecordSource
 from matcher.results import CandidatePairs, ScoredListing
 from matcher.rules import may_pair, visible_candidate
-from matcher.text_index import Hits, TextIndex
+from matcher.text_index import TextIndex
 
 
 class Matcher:

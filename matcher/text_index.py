@@ -7,9 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from indexes.documents import IndexDocument
-
-Hits = list[tuple[int, float]]
+from indexes.documents import Hits, IndexDocument
 
 
 class TextIndex(Protocol):

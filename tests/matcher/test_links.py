@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import pytest
 
+from indexes.documents import Hits
 from matcher.links import (
     LinkEvidence,
     LinkRule,
@@ -16,8 +17,6 @@ from matcher.links import (
     find_links,
     word_overlap,
 )
-
-Hits = list[tuple[int, float]]
 
 
 class Neighbourhood:
