@@ -20,7 +20,7 @@ import numpy as np
 
 from core.id_array import IdArray
 from indexes.errors import IndexMismatchError, IndexStoreError
-from indexes.lexical_delta import Delta
+from indexes.lexical_delta import Delta, read_delta
 from indexes.lexical_segment import BaseSegment, merge
 from indexes.text import DEFAULT_ANALYZER, Analyzer
 
@@ -29,8 +29,6 @@ FORMAT = 2
 _BASE_PREFIX = "lexical-base"
 _DELETED_FILE = "lexical_deleted.npy"
 _DELETED_DF_FILE = "lexical_deleted_df.npy"
-_DELTA_FILE = "lexical_delta.npz"
-_DELTA_VOCAB_FILE = "lexical_delta_vocab.json"
 # Past this share of the base written or deleted since, merging is worth its cost (see `delta_share`);
 # past this many documents the delta's dicts (~10 KiB a listing) outweigh a merge's cost whatever the base.
 MERGE_SHARE = 0.2
@@ -198,18 +196,7 @@ class LexicalIndex:
         np.save(directory / _DELETED_FILE, deleted, allow_pickle=False)
         # Saved rather than recounted at load, which would read the deleted documents' scattered rows.
         np.save(directory / _DELETED_DF_FILE, self._deleted_df.astype(np.int32), allow_pickle=False)
-        delta_ids = sorted(delta.term_counts)
-        vocab = sorted(delta.postings)
-        term_index = {term: i for i, term in enumerate(vocab)}
-        counts = [delta.term_counts[doc_id] for doc_id in delta_ids]
-        np.savez(
-            directory / _DELTA_FILE,
-            ids=np.array(delta_ids, dtype=np.int64),
-            indptr=np.cumsum([0] + [len(c) for c in counts], dtype=np.int64),
-            terms=np.array([term_index[t] for c in counts for t in c], dtype=np.int32),
-            tfs=np.array([n for c in counts for n in c.values()], dtype=np.int32),
-        )
-        (directory / _DELTA_VOCAB_FILE).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        delta_ids = delta.write(directory)
         live_ids = np.concatenate([base.ids[~deleted], np.array(delta_ids, dtype=np.int64)])
         meta = {
             "format": FORMAT,
@@ -243,9 +230,7 @@ class LexicalIndex:
             base = BaseSegment.open(directory, _BASE_PREFIX, meta["base"])
             deleted = np.load(directory / _DELETED_FILE)
             deleted_df = np.load(directory / _DELETED_DF_FILE)
-            vocab = json.loads((directory / _DELTA_VOCAB_FILE).read_text(encoding="utf-8"))
-            with np.load(directory / _DELTA_FILE) as arrays:
-                delta_ids, indptr, terms, tfs = (arrays[k] for k in ("ids", "indptr", "terms", "tfs"))
+            delta_documents = read_delta(directory)
         except (OSError, ValueError, KeyError) as error:
             raise IndexStoreError(f"cannot read lexical index in {directory}: {error}") from error
         if meta["analyzer_version"] != analyzer.version:
@@ -255,6 +240,7 @@ class LexicalIndex:
             )
         if len(deleted) != len(base) or deleted.dtype != np.bool_ or len(deleted_df) != base.vocabulary_size:
             raise IndexMismatchError(f"lexical index files in {directory} do not match their metadata")
+        delta_ids = np.array([doc_id for doc_id, _ in delta_documents], dtype=np.int64)
         live_ids = np.concatenate([base.ids[~deleted], delta_ids])
         checksum = _sorted_checksum(live_ids)
         if checksum != meta["ids_sha256"] or len(live_ids) != meta["count"]:
@@ -264,15 +250,8 @@ class LexicalIndex:
         index = cls(k1=meta["k1"], b=meta["b"], analyzer=analyzer)
         index._use_base(base, deleted, deleted_df)
         # The delta is small (merges keep it so); the base is not read here.
-        terms_list, tfs_list, bounds = terms.tolist(), tfs.tolist(), indptr.tolist()
-        for row, doc_id in enumerate(delta_ids.tolist()):
-            start, end = bounds[row], bounds[row + 1]
-            index._delta.put(
-                doc_id,
-                Counter(
-                    dict(zip((vocab[t] for t in terms_list[start:end]), tfs_list[start:end], strict=True))
-                ),
-            )
+        for doc_id, counts in delta_documents:
+            index._delta.put(doc_id, counts)
         return index
 
     def _use_base(

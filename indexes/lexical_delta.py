@@ -6,9 +6,14 @@ grows large (see `needs_merge`), as its dicts take ~10 KiB a listing where the m
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
+
+DELTA_FILE = "lexical_delta.npz"
+DELTA_VOCAB_FILE = "lexical_delta_vocab.json"
 
 
 class Delta:
@@ -80,3 +85,30 @@ class Delta:
             self.length_of_slot = np.resize(self.length_of_slot, capacity)
             self.length_of_slot[slot:] = 0
         return slot
+
+    def write(self, directory: Path) -> list[int]:
+        """Save the documents' term counts (arrays over a vocabulary of their own); their ids, sorted."""
+        delta_ids = sorted(self.term_counts)
+        vocab = sorted(self.postings)
+        term_index = {term: i for i, term in enumerate(vocab)}
+        counts = [self.term_counts[doc_id] for doc_id in delta_ids]
+        np.savez(
+            directory / DELTA_FILE,
+            ids=np.array(delta_ids, dtype=np.int64),
+            indptr=np.cumsum([0] + [len(c) for c in counts], dtype=np.int64),
+            terms=np.array([term_index[t] for c in counts for t in c], dtype=np.int32),
+            tfs=np.array([n for c in counts for n in c.values()], dtype=np.int32),
+        )
+        (directory / DELTA_VOCAB_FILE).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        return delta_ids
+
+
+def read_delta(directory: Path) -> list[tuple[int, Counter[str]]]:
+    """The (id, term counts) of the documents `Delta.write` saved in `directory`."""
+    vocab = json.loads((directory / DELTA_VOCAB_FILE).read_text(encoding="utf-8"))
+    with np.load(directory / DELTA_FILE) as arrays:
+        ids, indptr, terms, tfs = (arrays[k].tolist() for k in ("ids", "indptr", "terms", "tfs"))
+    return [
+        (doc_id, Counter(dict(zip((vocab[t] for t in terms[start:end]), tfs[start:end], strict=True))))
+        for doc_id, start, end in zip(ids, indptr, indptr[1:], strict=False)
+    ]
