@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -238,14 +238,42 @@ def changed_listings(*, session: Session, since: datetime) -> list[tuple[str, in
     ]
 
 
-def get_listing(*, session: Session, model: type[ListingT], listing_id: int, viewer: Viewer) -> ListingT:
-    """A listing the viewer may see; hidden ones are reported as missing so their existence does not leak."""
-    row = session.get(model, listing_id)
-    if row is None or not can_see(
-        viewer, organization_id=row.organization_id, status=row.status, confidentiality=row.confidentiality
+class Visible(Protocol):
+    """What says who may see a listing: a row, or the matcher's record of it."""
+
+    @property
+    def organization_id(self) -> int: ...
+
+    @property
+    def status(self) -> ListingStatus: ...
+
+    @property
+    def confidentiality(self) -> Confidentiality: ...
+
+
+VisibleT = TypeVar("VisibleT", bound=Visible)
+
+
+def visible_or_missing(
+    listing: VisibleT | None, *, model: type[ListingColumns], listing_id: int, viewer: Viewer
+) -> VisibleT:
+    """`listing` if the viewer may see it; a hidden one is reported as missing, like an absent one, so
+    its existence does not leak."""
+    if listing is None or not can_see(
+        viewer,
+        organization_id=listing.organization_id,
+        status=listing.status,
+        confidentiality=listing.confidentiality,
     ):
         raise NotFoundError(f"{model.__name__} {listing_id} does not exist.")
-    return row
+    return listing
+
+
+def get_listing(*, session: Session, model: type[ListingT], listing_id: int, viewer: Viewer) -> ListingT:
+    """A listing the viewer may see; hidden ones are reported as missing so their existence does not leak."""
+    return visible_or_missing(
+        session.get(model, listing_id), model=model, listing_id=listing_id, viewer=viewer
+    )
 
 
 def get_listings(*, session: Session, model: type[ListingT], ids: Sequence[int]) -> dict[int, ListingT]:

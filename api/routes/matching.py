@@ -26,12 +26,12 @@ from api.routes.listings import ListingQueryDep
 from api.schemas.links import also_listed
 from api.schemas.listings import ListingReadFields, NeedRead, OfferRead, viewer_copy
 from api.schemas.matches import NeedResults, OfferResults
-from core.access import Viewer, can_see
+from core.access import Viewer
 from core.taxonomy import ListingStatus
 from indexes.text import analyze
+from matcher.records import NeedRecord, OfferRecord
 from matcher.results import ScoredListing
-from models.errors import NotFoundError
-from models.listings import LISTING_MODELS, ListingFilters
+from models.listings import LISTING_MODELS, ListingFilters, Need, Offer, visible_or_missing
 from models.search_scope import search_scope
 
 _PUBLISHED = ListingFilters(statuses=(ListingStatus.PUBLISHED,))
@@ -144,15 +144,18 @@ def add_match_route(router: APIRouter, own: Side, other: Side) -> None:
         k: K = 10,
     ) -> Any:
         # Through the record cache: the listing was most likely shown, or matched, a moment ago.
-        found = records.needs([listing_id]) if own is NEEDS else records.offers([listing_id])
-        listing = found.get(listing_id)
-        if listing is None or not can_see(
-            viewer,
-            organization_id=listing.organization_id,
-            status=listing.status,
-            confidentiality=listing.confidentiality,
-        ):
-            raise NotFoundError(f"{LISTING_MODELS[own.kind].__name__} {listing_id} does not exist.")
+        listing: NeedRecord | OfferRecord
+        if own is NEEDS:
+            listing = visible_or_missing(
+                records.needs([listing_id]).get(listing_id), model=Need, listing_id=listing_id, viewer=viewer
+            )
+        else:
+            listing = visible_or_missing(
+                records.offers([listing_id]).get(listing_id),
+                model=Offer,
+                listing_id=listing_id,
+                viewer=viewer,
+            )
         scope = search_scope(
             session=session,
             model=LISTING_MODELS[other.kind],
