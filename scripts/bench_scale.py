@@ -3,7 +3,8 @@
     python -m scripts.bench_scale --listings 10000 [--clients 8] [--seconds 30] [--api-workers 2] [--url …]
 
 Loads the demo (its keys), adds N listings (half offers, half needs; Vietnamese and English text, every
-field) straight into the store, starts `techmatch serve` (which indexes them: the hash encoder
+field; by default titles, keywords and sentences drawn from the demo listings, `--corpus phrases` for
+five phrases a language) straight into the store, starts `techmatch serve` (which indexes them: the hash encoder
 `fake:384` unless --model, so the engine is measured, not the model), then runs the clients with a mix of
 search, need→offers, offer→needs, lists with filters and writes (about 10 %). A writer posts offers
 with a fresh word and times how long until a search finds them (write-to-visible; with --api-workers
@@ -16,15 +17,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any, Literal
 
 from sqlalchemy import insert, select
 
@@ -45,20 +51,62 @@ WORDS_EN = [
     "solar panel",
     "traceability",
 ]
+DEMO_DATA = Path(__file__).parent / "demo_data"
+Corpus = Literal["demo", "phrases"]
 
 
-def synthetic(i: int, owner: int, kind: str) -> dict[str, object]:
+@dataclass(frozen=True)
+class DemoText:
+    """The demo listings' words, to draw realistic synthetic text from: titles, keywords, and
+    sentences pooled by (language, sector), so a word is as common among N listings as in the demo."""
+
+    templates: dict[str, list[dict[str, Any]]]
+    sentences: dict[tuple[str, str], list[str]]
+
+    @classmethod
+    @cache
+    def read(cls) -> DemoText:
+        templates: dict[str, list[dict[str, Any]]] = {"vi": [], "en": []}
+        sentences: dict[tuple[str, str], list[str]] = {}
+        for kind in ("offers", "needs"):
+            for line in (DEMO_DATA / f"{kind}.jsonl").read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                templates[row["language"]].append(row)
+                pool = sentences.setdefault((row["language"], row["sector"]), [])
+                pool.extend(part for part in re.split(r"(?<=[.!?…])\s+", row["description"]) if part)
+        return cls(templates=templates, sentences=sentences)
+
+
+def _text(rng: random.Random, i: int, vietnamese: bool, corpus: Corpus) -> dict[str, object]:
+    """Title, description, keywords and sector of synthetic listing `i`."""
+    if corpus == "phrases":
+        # Five phrases a language: every word is in half the catalogue, the worst case for BM25.
+        words = WORDS_VI if vietnamese else WORDS_EN
+        topic = rng.choice(words)
+        return {
+            "title": f"{topic} {i}" if not vietnamese else f"Công nghệ {topic} {i}",
+            "description": " ".join(rng.choice(words) for _ in range(25)),
+            "keywords": rng.sample(words, 2),
+            "sector": rng.choice(list(Sector)).value,
+        }
+    demo = DemoText.read()
+    template = rng.choice(demo.templates["vi" if vietnamese else "en"])
+    pool = demo.sentences[(template["language"], template["sector"])]
+    return {
+        "title": f"{template['title']} {i}",
+        "description": " ".join(rng.sample(pool, min(len(pool), rng.randint(3, 6)))),
+        "keywords": template["keywords"],
+        "sector": template["sector"],
+    }
+
+
+def synthetic(i: int, owner: int, kind: str, corpus: Corpus = "demo") -> dict[str, object]:
     rng = random.Random(i)
     vietnamese = i % 2 == 0
-    words = WORDS_VI if vietnamese else WORDS_EN
-    topic = rng.choice(words)
     row: dict[str, object] = {
         "organization_id": owner,
         "external_ref": f"bench-{kind}-{i}",
-        "title": f"{topic} {i}" if not vietnamese else f"Công nghệ {topic} {i}",
-        "description": " ".join(rng.choice(words) for _ in range(25)),
-        "sector": rng.choice(list(Sector)).value,
-        "keywords": rng.sample(words, 2),
+        **_text(rng, i, vietnamese, corpus),
         "transfer_types": [rng.choice(list(TransferType)).value],
         "region": rng.choice(list(Region)).value,
         "language": (Language.VI if vietnamese else Language.EN).value,
@@ -72,7 +120,7 @@ def synthetic(i: int, owner: int, kind: str) -> dict[str, object]:
     return row
 
 
-def add_listings(url: str, count: int) -> float:
+def add_listings(url: str, count: int, corpus: Corpus) -> float:
     started = time.perf_counter()
     engine = make_engine(url)
     with engine.begin() as connection:
@@ -80,8 +128,8 @@ def add_listings(url: str, count: int) -> float:
         institute, enterprise = owners[OrgKind.RESEARCH_INSTITUTE], owners[OrgKind.ENTERPRISE]
         for start in range(0, count // 2, 5000):
             batch = range(start, min(start + 5000, count // 2))
-            connection.execute(insert(Offer), [synthetic(i, institute, "offers") for i in batch])
-            connection.execute(insert(Need), [synthetic(i, enterprise, "needs") for i in batch])
+            connection.execute(insert(Offer), [synthetic(i, institute, "offers", corpus) for i in batch])
+            connection.execute(insert(Need), [synthetic(i, enterprise, "needs", corpus) for i in batch])
     with make_session_factory(engine).begin() as session:
         # As `techmatch import` does after writing.
         refresh_statistics(session=session, tables=["offers", "needs"])
@@ -119,6 +167,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--model", default="fake:384")
+    parser.add_argument(
+        "--corpus",
+        choices=["demo", "phrases"],
+        default="demo",
+        help="demo: sentences, titles and keywords drawn from the demo listings (a word is as common as "
+        "there); phrases: five phrases a language, every word in half the catalogue (BM25's worst case)",
+    )
     parser.add_argument(
         "--url", default=None, help="an empty database (default: SQLite in a temporary folder)"
     )
@@ -159,13 +214,15 @@ def main() -> None:
         url = args.url or Settings(data_dir=Path(scratch)).sqlalchemy_url
         cli = [sys.executable, "-m", "scripts.cli"]
         built = Path(scratch) / "bench-catalogue.txt"
-        wanted = f"{args.url or 'sqlite'} demo+{args.listings}"
+        wanted = f"{args.url or 'sqlite'} demo+{args.listings}" + (
+            f" {args.corpus}" if args.corpus != "phrases" else ""
+        )
         if built.exists() and built.read_text() == wanted:
             build = 0.0
             print(f"reusing the catalogue in {scratch} ({wanted})")
         else:
             subprocess.run([*cli, "load-demo"], env=env, check=True, stdout=subprocess.DEVNULL)
-            build = add_listings(url, args.listings)
+            build = add_listings(url, args.listings, args.corpus)
             built.write_text(wanted)
         port = free_port()
         base = f"http://127.0.0.1:{port}/api/v1"
@@ -188,7 +245,8 @@ def main() -> None:
             stop_server(server)
     total = sum(len(v) for v in results.latencies.values())
     print(
-        f"{make_engine(url).dialect.name}, demo + {args.listings:,} synthetic listings, encoder {args.model} "
+        f"{make_engine(url).dialect.name}, demo + {args.listings:,} synthetic listings ({args.corpus} corpus), "
+        f"encoder {args.model} "
         f"(a hash encoder: the engine is measured, not the model); background workers "
         f"{'on' if args.workers else 'off'}; {args.api_workers} API worker(s)"
     )
