@@ -10,8 +10,6 @@ vocabulary is held either.
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
 import uuid
 from bisect import bisect_left
 from collections import Counter
@@ -22,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
+
+from indexes.storage import link_from_sibling
 
 _ARRAYS = (
     "ids",  # int64, per slot
@@ -195,17 +195,8 @@ class BaseSegment:
         come every few seconds."""
         for array_name in _ARRAYS:
             target = directory / self._file(prefix, array_name)
-            # Not from a hidden (temporary, maybe half-written) directory.
-            sources = directory.parent.glob(f"[!.]*/{target.name}")
-            source = next((path for path in sources if path.parent != directory), None)
-            if source is not None:
-                try:
-                    os.link(source, target)
-                    continue
-                except OSError:
-                    shutil.copyfile(source, target)
-                    continue
-            np.save(target, np.ascontiguousarray(getattr(self, array_name)), allow_pickle=False)
+            if not link_from_sibling(target):
+                np.save(target, np.ascontiguousarray(getattr(self, array_name)), allow_pickle=False)
 
     @classmethod
     def open(cls, directory: Path, prefix: str, name: str) -> BaseSegment:

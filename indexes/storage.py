@@ -54,6 +54,21 @@ def write_generation(root: Path, writer: Callable[[Path], None]) -> Path:
     return generation
 
 
+def link_from_sibling(target: Path) -> bool:
+    """Hard-link `target` from the generation beside its directory that holds a file of that name (an
+    immutable part an earlier save wrote); False when none does. Not from a hidden (temporary, maybe
+    half-written) directory."""
+    sources = target.parent.parent.glob(f"[!.]*/{target.name}")
+    source = next((path for path in sources if path.parent != target.parent), None)
+    if source is None:
+        return False
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+    return True
+
+
 def write_json_object(path: Path, mapping: Mapping[int, str]) -> None:
     """`json.dumps(mapping)` into `path`, encoded in slices: one call over 10^5 entries held the GIL for
     ~0.3 s, stalling every search running beside a save."""

@@ -2,6 +2,8 @@
 
 Vectors live at internal labels 0..n-1 in insertion order; deletes and updates tombstone the old label
 (HNSW cannot remove nodes) and searches exclude tombstones with an IDSelector, so deletes cost O(1).
+An HNSW base, once saved, is memory-mapped (every worker of a node shares its pages) and read-only:
+vectors added after that go to `RecentVectors`, searched exactly beside it, until a compaction.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -17,9 +20,17 @@ from typing import Literal
 import faiss
 import numpy as np
 
-from core.id_array import IdArray
 from indexes.faiss_threads import omp_threads, threads_for
-from indexes.vector_files import FORMAT_VERSION, ids_checksum, read_vector_files, write_vector_files
+from indexes.vector_files import (
+    FORMAT_VERSION,
+    BaseFile,
+    ids_checksum,
+    map_base,
+    read_vector_files,
+    write_vector_files,
+)
+from indexes.vector_labels import Labels, bits_between, bits_for
+from indexes.vector_recent import RecentVectors, best_of_both, exact_top_k
 
 log = logging.getLogger(__name__)
 IndexKind = Literal["flat", "hnsw"]
@@ -54,12 +65,12 @@ class VectorIndex:
         self.hnsw_ef_search = hnsw_ef_search
         self._index: faiss.Index = faiss.IndexFlatIP(dimension)
         self._kind: IndexKind = "flat"
-        self._label_of: dict[int, int] = {}
-        # Internal label -> database id, -1 for a tombstone; grown by doubling, valid up to ntotal.
-        self._id_of_label = np.empty(0, dtype=np.int64)
-        # Bit per internal label, set while the label is live: the IDSelector that hides tombstones.
-        self._live_bits = np.empty(0, dtype=np.uint8)
-        self._tombstones = 0
+        # Set while `_index` is a mapped (read-only) file of that name; then adds go to `_recent`. The
+        # file is kept open, to read it into memory when the recent vectors grow too many.
+        self._base_name: str | None = None
+        self._base_file: BaseFile | None = None
+        self._recent = RecentVectors(dimension)
+        self._labels = Labels()
 
     @property
     def kind(self) -> IndexKind:
@@ -67,24 +78,33 @@ class VectorIndex:
         return self._kind
 
     @property
+    def mapped(self) -> bool:
+        """Whether the base is a memory-mapped file (shared by processes), new vectors kept beside it."""
+        return self._base_name is not None
+
+    @property
     def tombstones(self) -> int:
         """Labels still held by the FAISS index for deleted or replaced vectors."""
-        return self._tombstones
+        return self._labels.tombstones
 
     def __len__(self) -> int:
-        return len(self._label_of)
+        return len(self._labels)
 
     def __contains__(self, item: object) -> bool:
-        return isinstance(item, int | np.integer) and int(item) in self._label_of
+        return isinstance(item, int | np.integer) and int(item) in self._labels.label_of
 
     def ids(self) -> set[int]:
         """Database ids currently searchable."""
-        return set(self._label_of)
+        return set(self._labels.label_of)
 
     def vector(self, db_id: int) -> np.ndarray | None:
         """The stored vector of `db_id`, or None when it is not indexed."""
-        label = self._label_of.get(int(db_id))
-        return None if label is None else np.asarray(self._index.reconstruct(label))
+        label = self._labels.label_of.get(int(db_id))
+        if label is None:
+            return None
+        if label < self._index.ntotal:
+            return np.asarray(self._index.reconstruct(label))
+        return self._recent.rows[label - self._index.ntotal].copy()
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors under `ids`; an id already present has its old vector replaced."""
@@ -99,14 +119,17 @@ class VectorIndex:
         keep = np.sort(len(id_array) - 1 - last_from_end)
         id_array, vector_array = id_array[keep], vector_array[keep]
 
-        self._tombstone(self._label_of.pop(int(db_id)) for db_id in id_array if int(db_id) in self._label_of)
-        first_label = self._index.ntotal
-        self._index.add(vector_array)
-        self._record_labels(id_array, first_label)
+        self._labels.drop(id_array)
+        first_label = self._size
+        if self.mapped:
+            self._recent.add(vector_array)
+        else:
+            self._index.add(vector_array)
+        self._labels.record(id_array, first_label)
 
     def delete(self, ids: Iterable[int]) -> None:
         """Stop returning `ids` from searches; unknown ids are ignored."""
-        self._tombstone(self._label_of.pop(int(db_id)) for db_id in ids if int(db_id) in self._label_of)
+        self._labels.drop(ids)
 
     @property
     def needs_compaction(self) -> bool:
@@ -116,26 +139,26 @@ class VectorIndex:
         """
         if self._kind == "flat" and len(self) > self.exact_search_max:
             return True
-        return self._tombstones > COMPACT_TOMBSTONE_FRACTION * self._index.ntotal
+        # Past that many, the exact search of the recent vectors costs what the graph's does.
+        if len(self._recent) > self.exact_search_max:
+            return True
+        return self._labels.tombstones > COMPACT_TOMBSTONE_FRACTION * self._size
 
     def compacted(self, *, hold: Callable[[], AbstractContextManager[object]] = nullcontext) -> VectorIndex:
-        """A new index of the live vectors without tombstones (flat or HNSW by their count); self is only
-        read, so searches may go on against it. No update may run meanwhile, unless each takes the lock
-        `hold()` enters: then the copy holds the vectors live at the call, and later updates are the
-        caller's to replay onto it (the FAISS index and the label arrays are read only under `hold()`)."""
+        """A new index of the live vectors without tombstones (flat or HNSW by their count), or, when
+        only the recent vectors made it due, the mapped base read into memory with them added to its
+        graph; self is only read, so searches may go on against it. No update may run meanwhile, unless
+        each takes the lock `hold()` enters: then the copy holds the vectors live at the call, and later
+        updates are the caller's to replay onto it (the FAISS index and the label arrays are read only
+        under `hold()`)."""
+        if self.mapped and self._labels.tombstones <= COMPACT_TOMBSTONE_FRACTION * self._size:
+            return self._in_memory(hold)
         started = time.monotonic()
         with hold():
-            live_labels = np.flatnonzero(self._id_of_label[: self._index.ntotal] >= 0)
-            live_ids = self._id_of_label[live_labels]  # a copy: labels tombstoned later stay in it
-            tombstones = self._tombstones
-        copy = VectorIndex(
-            dimension=self.dimension,
-            model_name=self.model_name,
-            exact_search_max=self.exact_search_max,
-            hnsw_m=self.hnsw_m,
-            hnsw_ef_construction=self.hnsw_ef_construction,
-            hnsw_ef_search=self.hnsw_ef_search,
-        )
+            live_labels = np.flatnonzero(self._labels.id_of_label[: self._size] >= 0)
+            live_ids = self._labels.id_of_label[live_labels]  # a copy: labels tombstoned later stay in it
+            tombstones = self._labels.tombstones
+        copy = self._empty_copy()
         copy._kind = "hnsw" if len(live_labels) > self.exact_search_max else "flat"
         copy._index = copy._new_index(copy._kind)
         # In chunks: a reconstructed copy of every vector at once would double the memory of a large
@@ -146,7 +169,7 @@ class VectorIndex:
                 labels = live_labels[start : start + COMPACT_CHUNK]
                 # Labels are never reused, so a label live at the call still holds that vector.
                 with hold():
-                    vectors = self._index.reconstruct_batch(labels)
+                    vectors = self._reconstruct(labels)
                 copy._index.add(vectors)
                 if len(live_labels) > COMPACT_CHUNK:
                     log.info(
@@ -156,7 +179,7 @@ class VectorIndex:
                         len(live_labels),
                         time.monotonic() - started,
                     )
-        copy._record_labels(live_ids, 0)
+        copy._labels.record(live_ids, 0)
         log.info(
             "compacted %d vectors (%s, %d tombstones dropped) in %.1f s",
             len(live_labels),
@@ -165,6 +188,39 @@ class VectorIndex:
             time.monotonic() - started,
         )
         return copy
+
+    def _in_memory(self, hold: Callable[[], AbstractContextManager[object]]) -> VectorIndex:
+        """The mapped base read into memory (from the file kept open: its generation may be gone) with
+        the recent vectors added to the graph: every label, tombstones included, stays as it was.
+        Seconds where a rebuild of the graph takes minutes, as when a bulk load saves as it goes."""
+        started = time.monotonic()
+        with hold():
+            base_file, recent = self._base_file, self._recent.rows.copy()
+            id_of_label = self._labels.id_of_label[: self._size].copy()
+        assert base_file is not None
+        copy = self._empty_copy()
+        copy._kind = "hnsw"
+        copy._index = base_file.read_index()
+        with omp_threads(max(1, len(os.sched_getaffinity(0)) - 1)):
+            copy._index.add(recent)
+        copy._labels.record(id_of_label, 0)
+        log.info(
+            "read %d vectors into memory and added %d recent ones in %.1f s",
+            copy._index.ntotal - len(recent),
+            len(recent),
+            time.monotonic() - started,
+        )
+        return copy
+
+    def _empty_copy(self) -> VectorIndex:
+        return VectorIndex(
+            dimension=self.dimension,
+            model_name=self.model_name,
+            exact_search_max=self.exact_search_max,
+            hnsw_m=self.hnsw_m,
+            hnsw_ef_construction=self.hnsw_ef_construction,
+            hnsw_ef_search=self.hnsw_ef_search,
+        )
 
     def compact(self) -> None:
         """Rebuild in place without tombstones (`compacted()` for a rebuild beside the live index)."""
@@ -175,38 +231,45 @@ class VectorIndex:
     ) -> list[list[tuple[int, float]]]:
         """Best `k` (database id, cosine) per query, best first; only `allowed_ids` when given."""
         queries = self._prepare(query_vectors)
-        if k <= 0 or not self._label_of:
+        if k <= 0 or not len(self._labels):
             return [[] for _ in range(len(queries))]
         if allowed_ids is None:
-            selected_bits = self._live_bits if self._tombstones else None
+            selected_bits = self._labels.live_bits if self._labels.tombstones else None
             candidate_count = len(self)
         else:
-            allowed_labels = self._labels_of(allowed_ids)
+            allowed_labels = self._labels.labels_of(allowed_ids, self._size)
             if len(allowed_labels) == 0:
                 return [[] for _ in range(len(queries))]
             if self._kind == "hnsw" and len(allowed_labels) <= EXACT_SUBSET_MAX:
                 return self._search_subset(queries, k, allowed_labels)
-            selected_bits = self._bits_for(allowed_labels)
+            selected_bits = bits_for(allowed_labels, self._size)
             candidate_count = len(allowed_labels)
 
+        recent_selected = self._recent_selection(selected_bits)
         with threads_for(len(queries)):
             scores, labels = self._index.search(queries, k, params=self._search_parameters(selected_bits, k))
         if isinstance(self._index, faiss.IndexHNSWFlat):
             # A graph walk through many excluded nodes can come back short; redo those queries exactly.
-            short = np.flatnonzero((labels >= 0).sum(axis=1) < min(k, candidate_count))
+            in_base = candidate_count - int(recent_selected.sum())
+            short = np.flatnonzero((labels >= 0).sum(axis=1) < min(k, in_base))
             if len(short):
                 storage = faiss.downcast_index(self._index.storage)
                 exact_scores, exact_labels = storage.search(
                     queries[short], k, params=self._search_parameters(selected_bits, k)
                 )
                 scores[short], labels[short] = exact_scores, exact_labels
+        if recent_selected.any():
+            recent_scores, rows = self._recent.search(queries, k, recent_selected)
+            recent_labels = np.where(rows >= 0, rows + self._index.ntotal, -1)
+            scores, labels = best_of_both(k, (scores, labels), (recent_scores, recent_labels))
         return [
             self._hits(row_scores, row_labels) for row_scores, row_labels in zip(scores, labels, strict=True)
         ]
 
     def save(self, directory: Path) -> None:
-        """Write the FAISS index, the label -> id map and `vector_meta.json` into `directory`; only reads
-        self, so searches may run meanwhile."""
+        """Write the index into `directory` (`indexes/vector_files.py`); searches may run meanwhile, no
+        update may. An HNSW base built in memory is then mapped from the written file, which frees the
+        process's own copy and lets every worker share one."""
         meta = {
             "format_version": FORMAT_VERSION,
             "model_name": self.model_name,
@@ -214,20 +277,32 @@ class VectorIndex:
             "normalised": True,
             "count": len(self),
             "kind": self._kind,
-            "ids_sha256": ids_checksum(np.fromiter(self._label_of, dtype=np.int64, count=len(self))),
+            "ids_sha256": ids_checksum(np.fromiter(self._labels.label_of, dtype=np.int64, count=len(self))),
             "exact_search_max": self.exact_search_max,
             "hnsw_m": self.hnsw_m,
             "hnsw_ef_construction": self.hnsw_ef_construction,
             "hnsw_ef_search": self.hnsw_ef_search,
         }
-        write_vector_files(directory, self._index, self._id_of_label[: self._index.ntotal], meta)
+        base, recent, name = self._index, self._recent.rows, self._base_name or uuid.uuid4().hex
+        path = write_vector_files(
+            directory,
+            base=base,
+            base_name=name,
+            recent=recent,
+            id_of_label=self._labels.id_of_label[: base.ntotal + len(recent)],
+            meta=meta,
+        )
+        if self._kind == "hnsw" and not self.mapped:
+            # One assignment: a search running meanwhile reads the old index or the new one, both whole.
+            self._index, self._base_file = map_base(path)
+            self._base_name = name
 
     @classmethod
     def load(
         cls, directory: Path, *, expected_model: str, expected_dimension: int | None = None
     ) -> VectorIndex:
         """Read an index saved by `save`, refusing one built for another model, dimension or id set."""
-        faiss_index, id_of_label, meta = read_vector_files(
+        faiss_index, base_file, recent, id_of_label, meta = read_vector_files(
             directory, expected_model=expected_model, expected_dimension=expected_dimension
         )
         index = cls(
@@ -240,7 +315,11 @@ class VectorIndex:
         )
         index._index = faiss_index
         index._kind = meta["kind"]
-        index._record_labels(id_of_label, 0)
+        # None for format 1, read into memory: the next save writes it anew and maps it.
+        index._base_name = None if base_file is None else meta["base"]
+        index._base_file = base_file
+        index._recent = RecentVectors(meta["dimension"], recent)
+        index._labels.record(id_of_label, 0)
         return index
 
     def _prepare(self, vectors: np.ndarray) -> np.ndarray:
@@ -258,45 +337,6 @@ class VectorIndex:
         index.hnsw.efConstruction = self.hnsw_ef_construction
         index.hnsw.efSearch = self.hnsw_ef_search
         return index
-
-    def _record_labels(self, ids: np.ndarray, first_label: int) -> None:
-        end = first_label + len(ids)
-        if end > len(self._id_of_label):
-            capacity = max(end, 2 * len(self._id_of_label), 1024)
-            grown = np.full(capacity, -1, dtype=np.int64)
-            grown[: len(self._id_of_label)] = self._id_of_label
-            self._id_of_label = grown
-            bits = np.zeros((capacity + 7) // 8, dtype=np.uint8)
-            bits[: len(self._live_bits)] = self._live_bits
-            self._live_bits = bits
-        self._id_of_label[first_label:end] = ids
-        # A loaded index may carry tombstones (id -1): they stay out of the map and the live bits.
-        live = ids >= 0
-        labels = np.arange(first_label, end, dtype=np.int64)[live]
-        np.bitwise_or.at(self._live_bits, labels >> 3, (1 << (labels & 7)).astype(np.uint8))
-        self._label_of.update(zip(ids[live].tolist(), labels.tolist(), strict=True))
-        self._tombstones += int(len(ids) - live.sum())
-
-    def _tombstone(self, labels: Iterable[int]) -> None:
-        for label in labels:
-            self._id_of_label[label] = -1
-            self._live_bits[label >> 3] &= np.uint8(~(1 << (label & 7)) & 0xFF)
-            self._tombstones += 1
-
-    def _labels_of(self, ids: Collection[int]) -> np.ndarray:
-        """The live labels of those of `ids` the index holds."""
-        if isinstance(ids, IdArray) and 8 * len(ids) >= self._index.ntotal:
-            # Many sorted ids: each label's id looked up among them beats each id looked up in the dict.
-            # Tombstoned labels hold -1, which no id is.
-            return np.flatnonzero(ids.contains(self._id_of_label[: self._index.ntotal]))
-        return np.fromiter(
-            (self._label_of[int(db_id)] for db_id in ids if int(db_id) in self._label_of), dtype=np.int64
-        )
-
-    def _bits_for(self, labels: np.ndarray) -> np.ndarray:
-        bits = np.zeros((self._index.ntotal + 7) // 8, dtype=np.uint8)
-        np.bitwise_or.at(bits, labels >> 3, (1 << (labels & 7)).astype(np.uint8))
-        return bits
 
     def _search_parameters(self, selected_bits: np.ndarray | None, k: int) -> faiss.SearchParameters:
         selector = (
@@ -316,19 +356,36 @@ class VectorIndex:
     def _search_subset(
         self, queries: np.ndarray, k: int, labels: np.ndarray
     ) -> list[list[tuple[int, float]]]:
-        vectors = self._index.reconstruct_batch(labels)
-        scores = queries @ vectors.T
-        top = min(k, len(labels))
-        results = []
-        for row in scores:
-            best = np.argpartition(-row, top - 1)[:top]
-            best = best[np.argsort(-row[best], kind="stable")]
-            results.append(self._hits(row[best], labels[best]))
-        return results
+        scores, positions = exact_top_k(queries, self._reconstruct(labels), k)
+        found = np.where(positions >= 0, labels[positions], -1)
+        return [
+            self._hits(row_scores, row_labels) for row_scores, row_labels in zip(scores, found, strict=True)
+        ]
+
+    @property
+    def _size(self) -> int:
+        """Labels given out: the base's, then the recent vectors'."""
+        return self._index.ntotal + len(self._recent)
+
+    def _reconstruct(self, labels: np.ndarray) -> np.ndarray:
+        """The stored vectors of `labels`, from the base or the recent vectors."""
+        in_base = labels < self._index.ntotal
+        if in_base.all():
+            return self._index.reconstruct_batch(labels)
+        vectors = np.empty((len(labels), self.dimension), dtype=np.float32)
+        if in_base.any():
+            vectors[in_base] = self._index.reconstruct_batch(labels[in_base])
+        vectors[~in_base] = self._recent.rows[labels[~in_base] - self._index.ntotal]
+        return vectors
+
+    def _recent_selection(self, selected_bits: np.ndarray | None) -> np.ndarray:
+        """Which recent vectors a search may return: the selected labels, or else the live ones."""
+        bits = self._labels.live_bits if selected_bits is None else selected_bits
+        return bits_between(bits, self._index.ntotal, len(self._recent))
 
     def _hits(self, scores: np.ndarray, labels: np.ndarray) -> list[tuple[int, float]]:
         return [
-            (int(self._id_of_label[label]), float(score))
+            (int(self._labels.id_of_label[label]), float(score))
             for score, label in zip(scores, labels, strict=True)
             if label >= 0
         ]

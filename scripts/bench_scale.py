@@ -9,7 +9,7 @@ five phrases a language) straight into the store, starts `techmatch serve` (whic
 search, need→offers, offer→needs, lists with filters and writes (about 10 %). A writer posts offers
 with a fresh word and times how long until a search finds them (write-to-visible; with --api-workers
 past 1, until a search through every worker finds them). Prints throughput, p50/p99 per kind, errors,
-the server's RSS (all its processes), the build and index times, and the CPU the clients themselves
+the server's RSS and PSS (all its processes), the build and index times, and the CPU the clients themselves
 took (they share the machine with the server; scripts/bench_scale_clients.py). Part of issue 11.
 """
 
@@ -147,15 +147,17 @@ def _data_folder(keep: Path | None) -> Iterator[str]:
         yield scratch
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of `pid` and its descendants (uvicorn's workers); shared pages count in each."""
+def memory_mib(pid: int, field: str = "Rss") -> float:
+    """`field` of /proc/PID/smaps_rollup summed over `pid` and its descendants (uvicorn's workers): with
+    "Rss" a page shared by several processes counts in each, with "Pss" it is divided among them, so
+    the sum is what the server holds in memory."""
     total = float("nan")
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith(f"{field}:"):
             total = int(line.split()[1]) / 1024
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
-            total += rss_mib(int(child))
+            total += memory_mib(int(child), field)
     return total
 
 
@@ -240,7 +242,7 @@ def main() -> None:
             client_cpu = time.process_time()
             elapsed, probed = asyncio.run(drive(base, args, results, visible))
             client_cpu = time.process_time() - client_cpu
-            rss = rss_mib(server.pid)
+            rss, pss = memory_mib(server.pid), memory_mib(server.pid, "Pss")
         finally:
             stop_server(server)
     total = sum(len(v) for v in results.latencies.values())
@@ -251,7 +253,8 @@ def main() -> None:
         f"{'on' if args.workers else 'off'}; {args.api_workers} API worker(s)"
     )
     print(
-        f"listings written in {build:.1f} s; serve ready (index build) in {ready:.1f} s; server RSS {rss:.0f} MiB"
+        f"listings written in {build:.1f} s; serve ready (index build) in {ready:.1f} s; server RSS {rss:.0f} "
+        f"MiB, PSS {pss:.0f} MiB (shared pages counted once)"
     )
     errors = sum(results.errors.values())
     print(

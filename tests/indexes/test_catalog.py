@@ -130,3 +130,30 @@ def test_stop_words_are_counted_within_their_language(tmp_path: Path) -> None:
     assert index.informative("salinity")
     index.upsert([IndexDocument(200 + i, f"Salinity probe {i}", language="en") for i in range(20)])
     assert not index.informative("salinity")
+
+
+def test_a_saved_hnsw_index_is_shared_by_the_processes_that_load_it(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, exact_search_max=20)
+    documents = [
+        IndexDocument(i, listing_text(title=f"Công nghệ {i}", keywords=[], description=f"mô tả số {i}"))
+        for i in range(1, 41)
+    ]
+
+    def fresh() -> ListingIndex:
+        return ListingIndex(
+            kind="offers", root=tmp_path, encoder=FakeEncoder(dimension=32), settings=settings
+        )
+
+    leader = fresh()
+    leader.upsert(documents)
+    leader.wait_for_rebuild()
+    assert leader.vectors.kind == "hnsw"
+    leader.save()
+    follower = fresh()
+    assert follower.load()
+    # Both map the one file the leader wrote: a node holds the graph and vectors once.
+    assert leader.vectors.mapped and follower.vectors.mapped
+    text = listing_text(title="Robot hàn", keywords=[], description="ống thép")
+    follower.upsert([IndexDocument(99, text)])
+    assert follower.dense_search(text, 1)[0][0] == 99
+    assert follower.vectors.mapped  # the new vector sits beside the mapped base

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -271,3 +273,130 @@ def test_load_of_a_missing_or_incomplete_index_is_a_store_error(tmp_path: Path) 
 
     with pytest.raises(IndexStoreError):
         VectorIndex.load(tmp_path, expected_model="fake-hash-16")
+
+
+def brute_force(vectors: dict[int, np.ndarray], query: np.ndarray, k: int) -> list[int]:
+    """The `k` ids whose vectors are closest to `query`, by an exact scan."""
+    ids = sorted(vectors)
+    scores = np.array([vectors[i] @ query for i in ids])
+    return [ids[i] for i in np.argsort(-scores, kind="stable")[:k]]
+
+
+def test_a_saved_hnsw_index_is_mapped_and_searches_new_vectors_beside_its_base(tmp_path: Path) -> None:
+    index, ids, vectors = filled_index(300, exact_search_max=100)
+    assert index.kind == "hnsw" and not index.mapped
+
+    index.save(tmp_path / "gen-1")
+    assert index.mapped  # the copy built in memory was given back for the mapped file
+    loaded = VectorIndex.load(tmp_path / "gen-1", expected_model="fake-hash-16")
+    assert loaded.mapped
+    live = {int(i): v for i, v in zip(ids, vectors, strict=True)}
+    new_ids = np.arange(5000, 5020, dtype=np.int64)
+    new_vectors = unit_rows(20, seed=9)
+    replaced = unit_rows(1, seed=10)
+    # Adds, an update of a base vector and a delete: none may touch the mapped file.
+    loaded.upsert(new_ids, new_vectors)
+    loaded.upsert(ids[:1], replaced)
+    loaded.delete([int(ids[1])])
+    live.update({int(i): v for i, v in zip(new_ids, new_vectors, strict=True)})
+    live[int(ids[0])] = replaced[0]
+    del live[int(ids[1])]
+
+    assert len(loaded) == len(live)
+    for query in [*new_vectors[:5], replaced[0], *unit_rows(5, seed=11)]:
+        assert [db_id for db_id, _ in loaded.search(query[None, :], 10)[0]] == brute_force(live, query, 10)
+    assert np.allclose(loaded.vector(5003), new_vectors[3])
+    assert np.allclose(loaded.vector(int(ids[0])), replaced[0])
+    assert loaded.vector(int(ids[1])) is None
+
+
+@pytest.mark.parametrize("subset_max", [4096, 0])
+def test_a_filter_selects_among_base_and_recent_vectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, subset_max: int
+) -> None:
+    # 4096: the allowed vectors are scored directly; 0: through the graph with a selector.
+    monkeypatch.setattr("indexes.vector.EXACT_SUBSET_MAX", subset_max)
+    index, ids, vectors = filled_index(300, exact_search_max=100)
+    index.save(tmp_path)
+    new_ids = np.arange(5000, 5030, dtype=np.int64)
+    new_vectors = unit_rows(30, seed=12)
+    index.upsert(new_ids, new_vectors)
+    allowed = {int(i) for i in ids[::3]} | {int(i) for i in new_ids[::2]}
+    live = {int(i): v for i, v in zip(ids, vectors, strict=True)}
+    live.update({int(i): v for i, v in zip(new_ids, new_vectors, strict=True)})
+
+    for query in [new_vectors[4], vectors[9], *unit_rows(3, seed=13)]:
+        found = [db_id for db_id, _ in index.search(query[None, :], 8, allowed_ids=allowed)[0]]
+        assert found == brute_force({i: live[i] for i in allowed}, query, 8)
+
+
+def test_saves_link_a_mapped_base_and_keep_the_recent_vectors(tmp_path: Path) -> None:
+    index, _, _ = filled_index(300, exact_search_max=100)
+    index.save(tmp_path / "gen-1")
+    index.upsert(np.array([7000, 7001]), unit_rows(2, seed=14))
+    index.save(tmp_path / "gen-2")
+
+    bases = [next((tmp_path / name).glob("vectors-*.faiss")) for name in ("gen-1", "gen-2")]
+    assert bases[0].name == bases[1].name
+    assert bases[0].stat().st_ino == bases[1].stat().st_ino  # one file: the base is never rewritten
+    loaded = VectorIndex.load(tmp_path / "gen-2", expected_model="fake-hash-16")
+    assert loaded.ids() == index.ids()
+    assert loaded.search(unit_rows(1, seed=14), 1)[0][0][0] == 7000
+
+
+def test_recent_vectors_past_exact_search_max_are_added_to_a_copy_of_the_base(tmp_path: Path) -> None:
+    index, ids, _ = filled_index(300, exact_search_max=100)
+    index.save(tmp_path / "gen-1")
+    index.delete(ids[:5].tolist())
+    index.upsert(np.arange(8000, 8100), unit_rows(100, seed=15))
+    assert not index.needs_compaction
+    index.upsert(np.array([8100]), unit_rows(1, seed=16))
+    assert index.needs_compaction
+    queries = unit_rows(5, seed=17)
+    before = index.search(queries, 10)
+    shutil.rmtree(tmp_path / "gen-1")  # a later save removed the generation: the open file remains
+
+    copied = index.compacted()
+
+    # Read into memory with the recent vectors in its graph; few tombstones: they stay, as labels do.
+    assert not copied.mapped and not copied.needs_compaction
+    assert copied.tombstones == 5 and copied.ids() == index.ids()
+    after = copied.search(queries, 10)
+    assert [[i for i, _ in row] for row in after] == [[i for i, _ in row] for row in before]
+    assert np.allclose([[s for _, s in row] for row in after], [[s for _, s in row] for row in before])
+    copied.upsert(np.array([8200]), unit_rows(1, seed=18))  # in memory: to the graph itself
+    assert copied.search(unit_rows(1, seed=18), 1)[0][0][0] == 8200
+    copied.save(tmp_path / "gen-2")
+    assert copied.mapped
+
+
+def test_a_mapped_base_with_many_tombstones_is_rebuilt_without_them(tmp_path: Path) -> None:
+    index, ids, _ = filled_index(300, exact_search_max=100)
+    index.save(tmp_path)
+    index.delete(ids[:100].tolist())
+    index.upsert(np.arange(8000, 8010), unit_rows(10, seed=19))
+    assert index.needs_compaction
+
+    rebuilt = index.compacted()
+
+    assert rebuilt.tombstones == 0 and not rebuilt.mapped and rebuilt.ids() == index.ids()
+    queries = unit_rows(5, seed=20)
+    assert [[i for i, _ in row] for row in rebuilt.search(queries, 10)] == [
+        [i for i, _ in row] for row in index.search(queries, 10)
+    ]
+
+
+def test_an_index_saved_in_format_1_still_loads(tmp_path: Path) -> None:
+    index, _, _ = filled_index(300, exact_search_max=100)
+    index.save(tmp_path)
+    meta = json.loads((tmp_path / META_FILE).read_text())
+    faiss.write_index(index._index, str(tmp_path / "vectors.faiss"))
+    for path in tmp_path.glob("vectors-*.faiss"):
+        path.unlink()
+    (tmp_path / META_FILE).write_text(json.dumps({**meta, "format_version": 1}))
+
+    loaded = VectorIndex.load(tmp_path, expected_model="fake-hash-16")
+
+    assert loaded.ids() == index.ids() and not loaded.mapped
+    loaded.upsert(np.array([9000]), unit_rows(1, seed=18))  # in memory: added to the graph itself
+    assert loaded.search(unit_rows(1, seed=18), 1)[0][0][0] == 9000

@@ -1,0 +1,86 @@
+"""BM25 for match queries on a catalogue `bench_scale --keep DIR` built: the lexical index alone.
+
+    python -m scripts.bench_match_bm25 --data-dir DIR [--queries 200] [--k 100] [--rounds 3]
+
+Maps the saved lexical index of each kind and times `LexicalIndex.search` with the whole indexed
+text of `--queries` random listings of the other kind as the query, as a match does (a first pass
+maps the pages and is not timed). Prints the query terms and postings read, and the median and p99
+per kind. Run it from two checkouts on the same folder to compare code. Part of issue 11.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from core.settings import Settings
+from indexes.documents import listing_text
+from indexes.lexical import LexicalIndex
+from indexes.storage import current_generation
+from models.base import make_engine
+from models.listings import LISTING_MODELS
+from scripts.bench_api import percentile
+
+
+def query_texts(url: str, kind: str, count: int, seed: int) -> list[str]:
+    """The indexed text of up to `count` random listings of `kind`."""
+    model = LISTING_MODELS[kind]
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        top = connection.execute(select(func.max(model.id))).scalar_one()
+        ids = random.Random(seed).sample(range(1, top + 1), min(count, top))
+        rows = connection.execute(
+            select(model.title, model.keywords, model.description).where(model.id.in_(ids))
+        ).all()
+    engine.dispose()
+    return [listing_text(title=t, keywords=k or [], description=d) for t, k, d in rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--url", default=None, help="the store, when not the data folder's SQLite")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--k", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    settings = Settings(data_dir=args.data_dir)
+    url = args.url or settings.sqlalchemy_url
+    print(
+        f"{'index':<7} {'documents':>9} {'queries':>7} {'terms':>6} {'postings':>10} {'p50 ms':>7} {'p99 ms':>7}"
+    )
+    for kind, query_kind in (("offers", "needs"), ("needs", "offers")):
+        generation = current_generation(settings.index_dir / kind)
+        if generation is None:
+            raise SystemExit(f"no saved {kind} index in {args.data_dir}")
+        index = LexicalIndex.load(generation)
+        texts = query_texts(url, query_kind, args.queries, seed=len(kind))
+        terms, postings = [], []
+        for text in texts:
+            counted = Counter(index.analyzer.analyze_query(text))
+            terms.append(len(counted))
+            postings.append(sum(index._frequency(term)[1] for term in counted))
+            index.search(text, args.k)
+        timings = []
+        for _ in range(args.rounds):
+            for text in texts:
+                started = time.perf_counter()
+                index.search(text, args.k)
+                timings.append(time.perf_counter() - started)
+        print(
+            f"{kind:<7} {len(index):>9,} {len(texts):>7} {statistics.median(terms):>6.0f} "
+            f"{statistics.median(postings):>10,.0f} {1000 * statistics.median(timings):>7.2f} "
+            f"{1000 * percentile(timings, 0.99):>7.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
