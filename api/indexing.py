@@ -14,7 +14,7 @@ from indexes.catalog import ListingIndex
 from indexes.documents import IndexDocument, listing_text
 from indexes.encoder import Encoder
 from indexes.storage import current_generation
-from indexes.sync import DocumentLoader, IndexSync
+from indexes.sync import DocumentLoader, IdLoader, IndexSync
 from models.id_sets import id_in
 from models.listings import LISTING_MODELS
 
@@ -44,6 +44,17 @@ def document_loader(session_factory: sessionmaker[Session]) -> DocumentLoader:
     return load
 
 
+def id_loader(session_factory: sessionmaker[Session]) -> IdLoader:
+    """The ids `document_loader` would find among all listings of a kind."""
+
+    def load_ids(kind: str) -> list[int]:
+        model = LISTING_MODELS[kind]
+        with session_factory() as session:
+            return list(session.scalars(select(model.id).where(model.status == ListingStatus.PUBLISHED)))
+
+    return load_ids
+
+
 def build_index_sync(
     *, settings: Settings, encoder: Encoder, session_factory: sessionmaker[Session], saves: bool = True
 ) -> IndexSync:
@@ -62,6 +73,7 @@ def build_index_sync(
     return IndexSync(
         indexes=indexes,
         load_documents=document_loader(session_factory),
+        load_ids=id_loader(session_factory),
         checkpoint_every=settings.index_checkpoint_every,
         saves=saves,
     )

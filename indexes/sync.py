@@ -16,6 +16,12 @@ log = logging.getLogger(__name__)
 # (kind, ids or None for all) -> the indexable documents among them; a listing that is
 # missing from the answer (deleted, archived, draft) must leave the index.
 DocumentLoader = Callable[[str, Collection[int] | None], dict[int, IndexDocument]]
+# kind -> the ids of its indexable listings, as the loader would find them.
+IdLoader = Callable[[str], Collection[int]]
+
+# Listings read per step of a full check: at 10^6 reading every text at once held ~1.2 GB, which the
+# process kept after the check.
+RECONCILE_BATCH = 20_000
 
 
 # Saves are spaced by at least this many times the last save's duration (at most 1/20 of the time).
@@ -34,12 +40,14 @@ class IndexSync:
         *,
         indexes: Mapping[str, ListingIndex],
         load_documents: DocumentLoader,
+        load_ids: IdLoader,
         save_interval: float = 2.0,
         checkpoint_every: int = 2_000,
         saves: bool = True,
     ) -> None:
         self.indexes = indexes
         self.load_documents = load_documents
+        self.load_ids = load_ids
         self.save_interval = save_interval
         # False in a follower API worker: only the leader writes generations (two writers would race).
         self.saves = saves
@@ -58,13 +66,19 @@ class IndexSync:
         report = {}
         changed: set[tuple[str, int]] = set()
         for kind, index in self.indexes.items():
-            documents = self.load_documents(kind, None)
-            stale, extra = index.differences({doc_id: doc.fingerprint for doc_id, doc in documents.items()})
+            stale, extra = self._differences(kind, index)
             index.delete(extra)
-            ordered = [documents[doc_id] for doc_id in sorted(stale)]
+            ordered = sorted(stale)
             next_save = time.monotonic()
             for start in range(0, len(ordered), self.checkpoint_every):
-                index.upsert(ordered[start : start + self.checkpoint_every], show_progress=show_progress)
+                chunk = ordered[start : start + self.checkpoint_every]
+                documents = self.load_documents(kind, chunk)
+                index.upsert(
+                    [documents[doc_id] for doc_id in chunk if doc_id in documents],
+                    show_progress=show_progress,
+                )
+                # Gone from the store since the check (a change the follower also brings).
+                index.delete(set(chunk) - documents.keys())
                 # Saving between chunks bounds the work a crash can cost on a large rebuild; spaced like
                 # the worker's saves, since each writes the whole (growing) index.
                 if time.monotonic() >= next_save and start + self.checkpoint_every < len(ordered):
@@ -84,6 +98,18 @@ class IndexSync:
             for listener in self._listeners:
                 listener(changed)
         return report
+
+    def _differences(self, kind: str, index: ListingIndex) -> tuple[set[int], set[int]]:
+        """(ids to (re-)encode, ids to drop) for `index` to equal the store, reading the store's texts
+        `RECONCILE_BATCH` at a time: only the stale ids are kept."""
+        ids = sorted(self.load_ids(kind))
+        stale: set[int] = set()
+        for start in range(0, len(ids), RECONCILE_BATCH):
+            documents = self.load_documents(kind, ids[start : start + RECONCILE_BATCH])
+            changed, _ = index.differences({doc_id: doc.fingerprint for doc_id, doc in documents.items()})
+            stale |= changed
+        extra = set(index.fingerprints) - set(ids)
+        return stale, extra
 
     def rebuild(self, *, show_progress: bool = False) -> dict[str, tuple[int, int]]:
         for index in self.indexes.values():

@@ -32,12 +32,41 @@ class FakeStore:
         wanted = self.docs if ids is None else {i: self.docs[i] for i in ids if i in self.docs}
         return {i: IndexDocument(i, text) for i, text in wanted.items()}
 
+    def ids(self, kind: str) -> list[int]:
+        return list(self.docs)
+
 
 def make_sync(root: Path, store: FakeStore) -> IndexSync:
     index = ListingIndex(
         kind="offers", root=root, encoder=FakeEncoder(dimension=32), settings=Settings(data_dir=root)
     )
-    return IndexSync(indexes={"offers": index}, load_documents=store.load, save_interval=0.05)
+    return IndexSync(
+        indexes={"offers": index}, load_documents=store.load, load_ids=store.ids, save_interval=0.05
+    )
+
+
+def test_reconcile_reads_the_store_a_batch_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("indexes.sync.RECONCILE_BATCH", 7)
+    store = FakeStore()
+    store.docs = {i: f"listing number {i} about drones" for i in range(1, 51)}
+    asked: list[Collection[int] | None] = []
+    load = store.load
+
+    def counting(kind: str, ids: Collection[int] | None) -> dict[int, IndexDocument]:
+        asked.append(ids)
+        if len(asked) == 8:  # the check's last batch: a listing found stale is gone before it is read
+            del store.docs[3]
+        return load(kind, ids)
+
+    store.load = counting  # type: ignore[method-assign]
+    sync = make_sync(tmp_path, store)
+
+    assert sync.reconcile() == {"offers": (50, 0)}
+
+    # Never every text at once: 8 batches of at most 7 to check, then the stale ones to index.
+    assert all(ids is not None and len(ids) <= 7 for ids in asked[:8])
+    assert sorted(i for ids in asked[:8] for i in ids or ()) == list(range(1, 51))
+    assert sync.indexes["offers"].fingerprints.keys() == store.docs.keys()
 
 
 def test_reconcile_makes_the_index_equal_to_the_store(tmp_path: Path) -> None:
