@@ -24,16 +24,17 @@ def serve(
     """Run the API server (migrating the database first); several workers share one data directory."""
     import uvicorn
 
-    from api.app import create_app
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if demo:
         load_demo_command()
     settings = get_settings()
     count = workers or settings.api_workers
     if count == 1:
+        from api.app import create_app
+
         uvicorn.run(create_app(settings.model_copy(update={"api_workers": 1})), host=host, port=port)
         return
-    # Each worker builds its own app from the environment, where it learns how many they are.
+    # Each worker builds its own app from the environment, where it learns how many they are; this
+    # process only watches them, so it does not import the app (130 MB it would hold for nothing).
     os.environ["TECHMATCH_API_WORKERS"] = str(count)
     uvicorn.run("api.app:create_app", factory=True, workers=count, host=host, port=port)
