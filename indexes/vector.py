@@ -65,9 +65,8 @@ class VectorIndex:
         self.hnsw_ef_search = hnsw_ef_search
         self._index: faiss.Index = faiss.IndexFlatIP(dimension)
         self._kind: IndexKind = "flat"
-        # Set while `_index` is a mapped (read-only) file of that name; then adds go to `_recent`. The
-        # file is kept open, to read it into memory when the recent vectors grow too many.
-        self._base_name: str | None = None
+        # Set while `_index` is mapped (read-only) from this file; then adds go to `_recent`. The file
+        # is kept open, to read it into memory when the recent vectors grow too many.
         self._base_file: BaseFile | None = None
         self._recent = RecentVectors(dimension)
         self._labels = Labels()
@@ -80,7 +79,7 @@ class VectorIndex:
     @property
     def mapped(self) -> bool:
         """Whether the base is a memory-mapped file (shared by processes), new vectors kept beside it."""
-        return self._base_name is not None
+        return self._base_file is not None
 
     @property
     def tombstones(self) -> int:
@@ -120,12 +119,11 @@ class VectorIndex:
         id_array, vector_array = id_array[keep], vector_array[keep]
 
         self._labels.drop(id_array)
-        first_label = self._size
         if self.mapped:
             self._recent.add(vector_array)
         else:
             self._index.add(vector_array)
-        self._labels.record(id_array, first_label)
+        self._labels.record(id_array)
 
     def delete(self, ids: Iterable[int]) -> None:
         """Stop returning `ids` from searches; unknown ids are ignored."""
@@ -179,7 +177,7 @@ class VectorIndex:
                         len(live_labels),
                         time.monotonic() - started,
                     )
-        copy._labels.record(live_ids, 0)
+        copy._labels.record(live_ids)
         log.info(
             "compacted %d vectors (%s, %d tombstones dropped) in %.1f s",
             len(live_labels),
@@ -203,7 +201,7 @@ class VectorIndex:
         copy._index = base_file.read_index()
         with omp_threads(max(1, len(os.sched_getaffinity(0)) - 1)):
             copy._index.add(recent)
-        copy._labels.record(id_of_label, 0)
+        copy._labels.record(id_of_label)
         log.info(
             "read %d vectors into memory and added %d recent ones in %.1f s",
             copy._index.ntotal - len(recent),
@@ -283,8 +281,9 @@ class VectorIndex:
             "hnsw_ef_construction": self.hnsw_ef_construction,
             "hnsw_ef_search": self.hnsw_ef_search,
         }
-        base, recent, name = self._index, self._recent.rows, self._base_name or uuid.uuid4().hex
-        path = write_vector_files(
+        base, recent = self._index, self._recent.rows
+        name = uuid.uuid4().hex if self._base_file is None else self._base_file.name
+        write_vector_files(
             directory,
             base=base,
             base_name=name,
@@ -293,9 +292,9 @@ class VectorIndex:
             meta=meta,
         )
         if self._kind == "hnsw" and not self.mapped:
-            # One assignment: a search running meanwhile reads the old index or the new one, both whole.
-            self._index, self._base_file = map_base(path)
-            self._base_name = name
+            # A search running meanwhile reads the old index or the mapped one: the same vectors and
+            # labels, each whole.
+            self._index, self._base_file = map_base(directory, name)
 
     @classmethod
     def load(
@@ -316,10 +315,9 @@ class VectorIndex:
         index._index = faiss_index
         index._kind = meta["kind"]
         # None for format 1, read into memory: the next save writes it anew and maps it.
-        index._base_name = None if base_file is None else meta["base"]
         index._base_file = base_file
         index._recent = RecentVectors(meta["dimension"], recent)
-        index._labels.record(id_of_label, 0)
+        index._labels.record(id_of_label)
         return index
 
     def _prepare(self, vectors: np.ndarray) -> np.ndarray:

@@ -55,9 +55,9 @@ def write_vector_files(
     recent: np.ndarray,
     id_of_label: np.ndarray,
     meta: dict[str, Any],
-) -> Path:
+) -> None:
     """Write the base (hard-linked when a sibling generation holds it), the recent vectors, the label ->
-    id map and `vector_meta.json` into `directory`; the base's path."""
+    id map and `vector_meta.json` into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / base_file_name(base_name)
     if not link_from_sibling(target):
@@ -66,14 +66,14 @@ def write_vector_files(
     np.save(directory / LABELS_FILE, id_of_label)
     meta = {**meta, "base": base_name, "base_count": base.ntotal, "recent_count": len(recent)}
     (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    return target
 
 
 class BaseFile:
-    """A mapped base's file held open (closed when this object is collected), so it can still be read
-    into memory after a save removed its generation."""
+    """A mapped base's file, by the name its generations give it, held open (closed when this object
+    is collected), so it can still be read into memory after a save removed its generation."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, name: str) -> None:
+        self.name = name
         self._descriptor = os.open(path, os.O_RDONLY)
         weakref.finalize(self, os.close, self._descriptor)
 
@@ -85,10 +85,11 @@ class BaseFile:
             return faiss.read_index(faiss.PyCallbackIOReader(file.read))  # type: ignore[attr-defined]
 
 
-def map_base(path: Path) -> tuple[faiss.Index, BaseFile]:
-    """The FAISS index at `path`, mapped read-only (pages are shared and read as searches touch them),
-    and its file held open."""
-    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC), BaseFile(path)
+def map_base(directory: Path, name: str) -> tuple[faiss.Index, BaseFile]:
+    """The base `name` in `directory`, mapped read-only (pages are shared and read as searches touch
+    them), and its file held open."""
+    path = directory / base_file_name(name)
+    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC), BaseFile(path, name)
 
 
 def read_vector_files(
@@ -104,12 +105,11 @@ def read_vector_files(
             base = faiss.read_index(str(directory / LEGACY_INDEX_FILE))
             recent = np.zeros((0, base.d), dtype=np.float32)
         else:
-            path = directory / base_file_name(meta["base"])
             if meta.get("kind") == "hnsw":
-                base, base_file = map_base(path)
+                base, base_file = map_base(directory, meta["base"])
             else:
                 # Small (exact search is for a few thousand vectors), and it grows in place.
-                base = faiss.read_index(str(path))
+                base = faiss.read_index(str(directory / base_file_name(meta["base"])))
             recent = np.load(directory / RECENT_FILE)
     except (OSError, ValueError, RuntimeError, KeyError) as error:
         raise IndexStoreError(f"cannot read the vector index in {directory}: {error}") from error

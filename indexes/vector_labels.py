@@ -17,6 +17,7 @@ class Labels:
     """Database id <-> label; labels are given out in order and never reused."""
 
     def __init__(self) -> None:
+        self.size = 0  # labels given out, tombstones included
         self.label_of: dict[int, int] = {}
         # Label -> database id, -1 for a tombstone; grown by doubling, valid up to the labels given out.
         self.id_of_label = np.empty(0, dtype=np.int64)
@@ -27,9 +28,9 @@ class Labels:
     def __len__(self) -> int:
         return len(self.label_of)
 
-    def record(self, ids: np.ndarray, first_label: int) -> None:
-        """Give labels first_label, first_label + 1, … to `ids` (an id of -1: a tombstone, as loaded)."""
-        end = first_label + len(ids)
+    def record(self, ids: np.ndarray) -> None:
+        """Give the next labels to `ids` (an id of -1: a tombstone, as loaded)."""
+        first_label, end = self.size, self.size + len(ids)
         if end > len(self.id_of_label):
             capacity = max(end, 2 * len(self.id_of_label), 1024)
             grown = np.full(capacity, -1, dtype=np.int64)
@@ -44,6 +45,7 @@ class Labels:
         np.bitwise_or.at(self.live_bits, labels >> 3, (1 << (labels & 7)).astype(np.uint8))
         self.label_of.update(zip(ids[live].tolist(), labels.tolist(), strict=True))
         self.tombstones += int(len(ids) - live.sum())
+        self.size = end
 
     def drop(self, ids: Iterable[int]) -> None:
         """Tombstone the labels of those of `ids` that are live; others are ignored."""
