@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
@@ -21,16 +21,19 @@ from models.listings import LISTING_MODELS
 FOLLOWER_LOAD_ATTEMPTS = 5
 
 
-def document_loader(session_factory: sessionmaker[Session]) -> DocumentLoader:
+def _indexable(kind: str) -> ColumnElement[bool]:
     """Published listings only: drafts and archived listings never reach an index."""
+    return LISTING_MODELS[kind].status == ListingStatus.PUBLISHED
 
-    def load(kind: str, ids: Collection[int] | None) -> dict[int, IndexDocument]:
+
+def document_loader(session_factory: sessionmaker[Session]) -> DocumentLoader:
+    """The indexable listings among the ids asked for, as the indexes see them."""
+
+    def load(kind: str, ids: Collection[int]) -> dict[int, IndexDocument]:
         model = LISTING_MODELS[kind]
         query = select(model.id, model.title, model.keywords, model.description, model.language).where(
-            model.status == ListingStatus.PUBLISHED
+            _indexable(kind), id_in(model.id, ids)
         )
-        if ids is not None:
-            query = query.where(id_in(model.id, ids))
         with session_factory() as session:
             return {
                 doc_id: IndexDocument(
@@ -48,9 +51,8 @@ def id_loader(session_factory: sessionmaker[Session]) -> IdLoader:
     """The ids `document_loader` would find among all listings of a kind."""
 
     def load_ids(kind: str) -> list[int]:
-        model = LISTING_MODELS[kind]
         with session_factory() as session:
-            return list(session.scalars(select(model.id).where(model.status == ListingStatus.PUBLISHED)))
+            return list(session.scalars(select(LISTING_MODELS[kind].id).where(_indexable(kind))))
 
     return load_ids
 

@@ -13,9 +13,9 @@ from indexes.documents import IndexDocument
 
 log = logging.getLogger(__name__)
 
-# (kind, ids or None for all) -> the indexable documents among them; a listing that is
-# missing from the answer (deleted, archived, draft) must leave the index.
-DocumentLoader = Callable[[str, Collection[int] | None], dict[int, IndexDocument]]
+# (kind, ids) -> the indexable documents among them; a listing that is missing from the answer
+# (deleted, archived, draft) must leave the index.
+DocumentLoader = Callable[[str, Collection[int]], dict[int, IndexDocument]]
 # kind -> the ids of its indexable listings, as the loader would find them.
 IdLoader = Callable[[str], Collection[int]]
 

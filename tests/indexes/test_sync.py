@@ -28,9 +28,8 @@ class FakeStore:
     def __init__(self) -> None:
         self.docs: dict[int, str] = {}
 
-    def load(self, kind: str, ids: Collection[int] | None) -> dict[int, IndexDocument]:
-        wanted = self.docs if ids is None else {i: self.docs[i] for i in ids if i in self.docs}
-        return {i: IndexDocument(i, text) for i, text in wanted.items()}
+    def load(self, kind: str, ids: Collection[int]) -> dict[int, IndexDocument]:
+        return {i: IndexDocument(i, self.docs[i]) for i in ids if i in self.docs}
 
     def ids(self, kind: str) -> list[int]:
         return list(self.docs)
@@ -49,10 +48,10 @@ def test_reconcile_reads_the_store_a_batch_at_a_time(tmp_path: Path, monkeypatch
     monkeypatch.setattr("indexes.sync.RECONCILE_BATCH", 7)
     store = FakeStore()
     store.docs = {i: f"listing number {i} about drones" for i in range(1, 51)}
-    asked: list[Collection[int] | None] = []
+    asked: list[Collection[int]] = []
     load = store.load
 
-    def counting(kind: str, ids: Collection[int] | None) -> dict[int, IndexDocument]:
+    def counting(kind: str, ids: Collection[int]) -> dict[int, IndexDocument]:
         asked.append(ids)
         if len(asked) == 8:  # the check's last batch: a listing found stale is gone before it is read
             del store.docs[3]
@@ -64,8 +63,8 @@ def test_reconcile_reads_the_store_a_batch_at_a_time(tmp_path: Path, monkeypatch
     assert sync.reconcile() == {"offers": (50, 0)}
 
     # Never every text at once: 8 batches of at most 7 to check, then the stale ones to index.
-    assert all(ids is not None and len(ids) <= 7 for ids in asked[:8])
-    assert sorted(i for ids in asked[:8] for i in ids or ()) == list(range(1, 51))
+    assert all(len(ids) <= 7 for ids in asked[:8])
+    assert sorted(i for ids in asked[:8] for i in ids) == list(range(1, 51))
     assert sync.indexes["offers"].fingerprints.keys() == store.docs.keys()
 
 
@@ -191,7 +190,7 @@ print("finished", flush=True)
 @pytest.mark.integration
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_kill_minus_nine_during_reindex_loses_nothing(tmp_path: Path, seed: int) -> None:
-    from api.indexing import build_index_sync, document_loader
+    from api.indexing import build_index_sync, document_loader, id_loader
     from core.taxonomy import Language, ListingStatus, OrgKind, Region, Sector
     from models.base import make_engine, make_session_factory, transaction
     from models.listings import Offer
@@ -246,7 +245,7 @@ def test_kill_minus_nine_during_reindex_loses_nothing(tmp_path: Path, seed: int)
     assert current_generation(offers.root) is not None
     assert offers.load(), "the last saved generation must load"
     sync.reconcile()
-    expected = document_loader(factory)("offers", None)
+    expected = document_loader(factory)("offers", id_loader(factory)("offers"))
     assert offers.fingerprints == {i: doc.fingerprint for i, doc in expected.items()}
     assert offers.vectors.ids() == offers.lexical.ids() == set(expected)
     engine.dispose()
