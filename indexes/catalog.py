@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -13,12 +13,14 @@ from typing import Any
 import fasteners
 import numpy as np
 
+from core.id_array import IdArray
 from core.settings import Settings
 from indexes.catalog_files import read_listing_files, write_listing_files
 from indexes.documents import Hits, IndexDocument
 from indexes.encoder import Encoder
 from indexes.errors import IndexStoreError
 from indexes.explanation_caches import InformativePhrases, SentenceVectors
+from indexes.id_table import IdTable
 from indexes.languages import LanguageCentroids
 from indexes.lexical import LexicalIndex
 from indexes.rebuild import Rebuilds
@@ -60,7 +62,8 @@ class ListingIndex:
         self._writer = threading.RLock()
         self.vectors = self._empty_vectors()
         self.lexical = LexicalIndex()
-        self.fingerprints: dict[int, str] = {}
+        # Listing id -> IndexDocument.fingerprint of what is indexed.
+        self.fingerprints = IdTable()
         self.languages = LanguageCentroids(self.encoder.dimension)
         self._encode_query = lru_cache(maxsize=1024)(self._encode_query_uncached)
         self._sentence_vectors = SentenceVectors(self.encoder)
@@ -85,16 +88,14 @@ class ListingIndex:
         if generation is None:
             return False
         try:
-            vectors, lexical, fingerprints, language_of = read_listing_files(generation, self.encoder)
+            vectors, lexical, fingerprints, filed = read_listing_files(generation, self.encoder)
         except (IndexStoreError, OSError, ValueError) as exc:
             log.warning("%s index at %s not usable, it will be rebuilt: %s", self.kind, generation, exc)
             return False
-        if not (vectors.ids() == lexical.ids() == set(fingerprints) == set(language_of)):
+        if not (vectors.ids() == lexical.ids() == IdArray(fingerprints.ids()) == IdArray(filed[0])):
             log.warning("%s index parts disagree on their ids; it will be rebuilt", self.kind)
             return False
-        languages = LanguageCentroids(self.encoder.dimension)
-        for doc_id, language in language_of.items():
-            languages.add(doc_id, language, vectors.vector(doc_id))
+        languages = LanguageCentroids.filed(self.encoder.dimension, filed, vectors.vector)
         with self._writer, self._lock.write_lock():
             self._rebuilds.invalidate()
             self.vectors, self.lexical, self.fingerprints = vectors, lexical, fingerprints
@@ -118,7 +119,7 @@ class ListingIndex:
                     vectors=vectors,
                     lexical=lexical,
                     fingerprints=self.fingerprints,
-                    language_of=self.languages.language_of,
+                    languages=self.languages.arrays(),
                 )
 
             return write_generation(self.root, writer)
@@ -149,7 +150,7 @@ class ListingIndex:
             self._rebuilds.invalidate()
             self.vectors = self._empty_vectors()
             self.lexical = LexicalIndex()
-            self.fingerprints = {}
+            self.fingerprints = IdTable()
             self.languages = LanguageCentroids(self.encoder.dimension)
 
     # --- updates -----------------------------------------------------------------------------
@@ -194,24 +195,26 @@ class ListingIndex:
                         self.languages.discard(doc_id, self.vectors.vector(doc_id))
                     self.vectors.delete(np.array(chunk, dtype=np.int64))
                     self.lexical.delete(chunk)
-                    for doc_id in chunk:
-                        self.fingerprints.pop(doc_id, None)
+                    self.fingerprints.remove(chunk)
                 self._rebuilds.record_delete(chunk)
                 if start + SWAP_CHUNK < len(present):
                     time.sleep(STEP_PAUSE_SECONDS)
         if present:
             self._maintain()
 
-    def differences(self, store: dict[int, str]) -> tuple[set[int], set[int]]:
-        """(ids to (re-)encode, ids to drop) for the index to equal `store`, a map of id to fingerprint."""
+    def stale(self, store: Mapping[int, int]) -> set[int]:
+        """Those ids of `store`, a map of id to fingerprint, not indexed or indexed with another text."""
+        ids = np.fromiter(store.keys(), np.int64, count=len(store))
+        expected = np.fromiter(store.values(), np.int64, count=len(store))
         with self._lock.read_lock():
-            stale = {
-                doc_id
-                for doc_id, fingerprint in store.items()
-                if self.fingerprints.get(doc_id) != fingerprint
-            }
-            extra = set(self.fingerprints) - set(store)
-        return stale, extra
+            held, found = self.fingerprints.lookup(ids)
+        return set(ids[~found | (held != expected)].tolist())
+
+    def extra(self, ids: Collection[int]) -> set[int]:
+        """Those indexed ids not among `ids` (listings gone from the store)."""
+        with self._lock.read_lock():
+            indexed = self.fingerprints.ids()
+        return set(indexed[~IdArray(ids).contains(indexed)].tolist())
 
     # --- search ------------------------------------------------------------------------------
 
@@ -249,11 +252,7 @@ class ListingIndex:
     def language_of(self, ids: Iterable[int]) -> dict[int, str]:
         """The language each indexed listing is written in."""
         with self._lock.read_lock():
-            return {
-                doc_id: self.languages.language_of[doc_id]
-                for doc_id in ids
-                if doc_id in self.languages.language_of
-            }
+            return self.languages.languages_of(ids)
 
     def stored_vector(self, document: IndexDocument) -> np.ndarray | None:
         """The indexed vector of `document` if the index holds exactly this text, else None."""
@@ -277,11 +276,8 @@ class ListingIndex:
         """Nearest listings written in `language` by plain cosine, best first: comparing a listing with its
         neighbours in one language needs no centring."""
         with self._lock.read_lock():
-            allowed = [
-                doc_id
-                for doc_id, doc_language in self.languages.language_of.items()
-                if doc_language == language and doc_id not in exclude
-            ]
+            in_language = self.languages.ids_in(language)
+            allowed = IdArray(in_language[~IdArray(exclude).contains(in_language)])
             if not allowed:
                 return []
             return self.vectors.search(vector[None, :], k, allowed_ids=allowed)[0]

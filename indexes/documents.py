@@ -20,9 +20,14 @@ class IndexDocument:
     language: str | None = None
 
     @property
-    def fingerprint(self) -> str:
-        # The language is part of it: re-declaring a listing's language re-files it in the index.
-        return hashlib.sha256(f"{self.language or ''}\x00{self.text}".encode()).hexdigest()[:16]
+    def fingerprint(self) -> int:
+        """64 bits of a hash of what is indexed, an int64 so that 10^6 of them fit in one array.
+
+        The language is part of it: re-declaring a listing's language re-files it in the index. It
+        equals the 16 hex digits that format 2 of the index files saved, read as a signed integer.
+        """
+        digest = hashlib.sha256(f"{self.language or ''}\x00{self.text}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def listing_text(*, title: str, keywords: Sequence[str], description: str) -> str:

@@ -6,19 +6,15 @@ point leaves either the old or the new generation current, never a half-written 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Mapping
-from itertools import islice
+from collections.abc import Callable
 from pathlib import Path
 
 CURRENT_FILE = "CURRENT"
 GENERATION_PREFIX = "gen-"
 TEMP_PREFIX = ".tmp-"
-# Entries per json.dumps call in write_json_object: one call holds the GIL throughout.
-JSON_SLICE = 5_000
 
 
 def current_generation(root: Path) -> Path | None:
@@ -67,21 +63,6 @@ def link_from_sibling(target: Path) -> bool:
     except OSError:
         shutil.copyfile(source, target)
     return True
-
-
-def write_json_object(path: Path, mapping: Mapping[int, str]) -> None:
-    """`json.dumps(mapping)` into `path`, encoded in slices: one call over 10^5 entries held the GIL for
-    ~0.3 s, stalling every search running beside a save."""
-    # Sliced off an iterator, not a list of every item: 10^5 live tuples set off ~220 garbage collections
-    # instead of ~80 (a full one holds the GIL ~0.05-0.1 s over a large index's heap).
-    items = iter(mapping.items())
-    with open(path, "w", encoding="utf-8") as out:
-        out.write("{")
-        separator = ""
-        while piece := dict(islice(items, JSON_SLICE)):
-            out.write(separator + json.dumps(piece)[1:-1])
-            separator = ", "
-        out.write("}")
 
 
 def _next_sequence(root: Path) -> int:

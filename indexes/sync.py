@@ -106,10 +106,8 @@ class IndexSync:
         stale: set[int] = set()
         for start in range(0, len(ids), RECONCILE_BATCH):
             documents = self.load_documents(kind, ids[start : start + RECONCILE_BATCH])
-            changed, _ = index.differences({doc_id: doc.fingerprint for doc_id, doc in documents.items()})
-            stale |= changed
-        extra = set(index.fingerprints) - set(ids)
-        return stale, extra
+            stale |= index.stale({doc_id: doc.fingerprint for doc_id, doc in documents.items()})
+        return stale, index.extra(ids)
 
     def rebuild(self, *, show_progress: bool = False) -> dict[str, tuple[int, int]]:
         for index in self.indexes.values():

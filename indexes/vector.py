@@ -20,6 +20,7 @@ from typing import Literal
 import faiss
 import numpy as np
 
+from core.id_array import IdArray
 from indexes.faiss_threads import omp_threads, threads_for
 from indexes.vector_files import (
     FORMAT_VERSION,
@@ -92,9 +93,9 @@ class VectorIndex:
     def __contains__(self, item: object) -> bool:
         return isinstance(item, int | np.integer) and int(item) in self._labels.label_of
 
-    def ids(self) -> set[int]:
+    def ids(self) -> IdArray:
         """Database ids currently searchable."""
-        return set(self._labels.label_of)
+        return IdArray(self._labels.label_of.ids())
 
     def vector(self, db_id: int) -> np.ndarray | None:
         """The stored vector of `db_id`, or None when it is not indexed."""
@@ -275,7 +276,7 @@ class VectorIndex:
             "normalised": True,
             "count": len(self),
             "kind": self._kind,
-            "ids_sha256": ids_checksum(np.fromiter(self._labels.label_of, dtype=np.int64, count=len(self))),
+            "ids_sha256": ids_checksum(self._labels.label_of.ids()),
             "exact_search_max": self.exact_search_max,
             "hnsw_m": self.hnsw_m,
             "hnsw_ef_construction": self.hnsw_ef_construction,

@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable
 import numpy as np
 
 from core.id_array import IdArray
+from indexes.id_table import IdTable
 
 
 class Labels:
@@ -18,7 +19,7 @@ class Labels:
 
     def __init__(self) -> None:
         self.size = 0  # labels given out, tombstones included
-        self.label_of: dict[int, int] = {}
+        self.label_of = IdTable()
         # Label -> database id, -1 for a tombstone; grown by doubling, valid up to the labels given out.
         self.id_of_label = np.empty(0, dtype=np.int64)
         # Bit per label, set while the label is live.
@@ -43,7 +44,7 @@ class Labels:
         live = ids >= 0
         labels = np.arange(first_label, end, dtype=np.int64)[live]
         np.bitwise_or.at(self.live_bits, labels >> 3, (1 << (labels & 7)).astype(np.uint8))
-        self.label_of.update(zip(ids[live].tolist(), labels.tolist(), strict=True))
+        self.label_of.put(ids[live], labels)
         self.tombstones += int(len(ids) - live.sum())
         self.size = end
 
@@ -63,9 +64,8 @@ class Labels:
             # Many sorted ids: each label's id looked up among them beats each id looked up in the dict.
             # Tombstoned labels hold -1, which no id is.
             return np.flatnonzero(ids.contains(self.id_of_label[:size]))
-        return np.fromiter(
-            (self.label_of[int(db_id)] for db_id in ids if int(db_id) in self.label_of), dtype=np.int64
-        )
+        labels, found = self.label_of.lookup(np.fromiter(ids, np.int64, count=len(ids)))
+        return labels[found]
 
 
 def bits_for(labels: np.ndarray, size: int) -> np.ndarray:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 
 from core.settings import Settings
 from indexes.catalog import ListingIndex
+from indexes.catalog_files import FINGERPRINTS_JSON, LANGUAGES_JSON, LISTINGS_FILE
 from indexes.documents import IndexDocument, listing_text
 from indexes.encoder import FakeEncoder
 from indexes.storage import current_generation
@@ -42,13 +45,13 @@ def test_upsert_delete_and_both_retrievers_agree(tmp_path: Path) -> None:
     assert all(doc_id != 1 for doc_id, _ in index.dense_search("máy sấy lạnh nông sản", 5))
 
 
-def test_differences_find_changed_new_and_removed(tmp_path: Path) -> None:
+def test_stale_and_extra_find_changed_new_and_removed(tmp_path: Path) -> None:
     index = make_index(tmp_path)
     index.upsert(DOCS)
     changed = IndexDocument(2, "Robot hàn laser")
-    store = {1: DOCS[0].fingerprint, 2: changed.fingerprint, 4: "new"}
-    stale, extra = index.differences(store)
-    assert (stale, extra) == ({2, 4}, {3})
+    store = {1: DOCS[0].fingerprint, 2: changed.fingerprint, 4: IndexDocument(4, "new").fingerprint}
+    assert index.stale(store) == {2, 4}
+    assert index.extra(store.keys()) == {3}
 
 
 def test_save_load_round_trip_and_model_change_is_refused(tmp_path: Path) -> None:
@@ -102,6 +105,29 @@ def test_language_centring_takes_the_language_offset_out_and_survives_a_reload(t
     assert reloaded.dense_search("q", 4, vector=query) == index.dense_search("q", 4, vector=query)
     index.delete([3])
     assert index.dense_search("q", 4, vector=query)[0][0] != 3
+
+
+def test_a_generation_saved_with_json_fingerprints_loads_and_is_resaved_in_arrays(tmp_path: Path) -> None:
+    index = make_index(tmp_path)
+    docs = [*DOCS, IndexDocument(4, "Hệ thống tưới", language="vi")]
+    index.upsert(docs)
+    generation = index.save()
+    # The files as the index saved them before LISTINGS_FILE: id -> the hash's first 16 hex digits.
+    (generation / LISTINGS_FILE).unlink()
+    hex_of = {doc.id: f"{doc.fingerprint & (2**64 - 1):016x}" for doc in docs}
+    assert hex_of[4] == hashlib.sha256("vi\x00Hệ thống tưới".encode()).hexdigest()[:16]
+    (generation / FINGERPRINTS_JSON).write_text(json.dumps(hex_of))
+    (generation / LANGUAGES_JSON).write_text(json.dumps({1: "vi", 2: "vi", 3: "en", 4: "vi"}))
+
+    reloaded = make_index(tmp_path)
+    assert reloaded.load()
+    assert reloaded.fingerprints == {doc.id: doc.fingerprint for doc in docs}
+    assert reloaded.stale({doc.id: doc.fingerprint for doc in docs}) == set()
+    assert reloaded.language_of([1, 3, 4]) == {1: "vi", 3: "en", 4: "vi"}
+    assert (reloaded.save() / LISTINGS_FILE).exists()
+    again = make_index(tmp_path)
+    assert again.load() and again.fingerprints == reloaded.fingerprints
+    assert again.language_of([1, 2, 3, 4]) == {1: "vi", 2: "vi", 3: "en", 4: "vi"}
 
 
 def test_declared_language_wins_over_the_letters(tmp_path: Path) -> None:

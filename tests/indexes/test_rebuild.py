@@ -56,7 +56,7 @@ def promptly(action: Callable[[], object]) -> None:
 
 def assert_consistent(index: ListingIndex, expected_ids: set[int]) -> None:
     assert index.vectors.ids() == index.lexical.ids() == set(index.fingerprints) == expected_ids
-    assert set(index.languages.language_of) == expected_ids
+    assert set(index.languages.arrays()[0].tolist()) == expected_ids
 
 
 def fresh_answers(root: Path, docs: Sequence[IndexDocument]) -> list[Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexes.storage import CURRENT_FILE, JSON_SLICE, current_generation, write_generation, write_json_object
+from indexes.storage import CURRENT_FILE, current_generation, write_generation
 from indexes.vector import VectorIndex
 
 
@@ -25,15 +24,6 @@ def write_text(name: str, content: str) -> Callable[[Path], None]:
         (directory / name).write_text(content)
 
     return writer
-
-
-@pytest.mark.parametrize("count", [0, 1, JSON_SLICE, 2 * JSON_SLICE + 3])
-def test_json_object_written_in_slices_reads_back_as_one(tmp_path: Path, count: int) -> None:
-    mapping = {i * 7: f"fp-{i}" for i in range(count)}
-    write_json_object(tmp_path / "map.json", mapping)
-    text = (tmp_path / "map.json").read_text()
-    assert json.loads(text) == {str(key): value for key, value in mapping.items()}
-    assert text == json.dumps(mapping)
 
 
 def test_no_generation_before_the_first_write(tmp_path: Path) -> None:
