@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -150,6 +151,14 @@ def take_over(runtime: Runtime, leadership: Leadership, covered: datetime) -> No
     leadership.announce_ready(since=covered)
 
 
+def _return_freed_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc's `malloc_trim`): the start frees much of
+    what it allocated (the full check reads every listing's text), and glibc keeps freed pages in the
+    process otherwise. A no-op where the C library has no such call."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> FastAPI:
     """The application; `encoder` lets tests share one loaded model across apps."""
     settings = settings or get_settings()
@@ -158,6 +167,7 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = build_runtime(settings, encoder)
         app.state.runtime = runtime
+        _return_freed_heap()
         # The indexes' many small objects live as long as the process: kept out of the collector's
         # full passes, which stalled every thread for 76-111 ms at 10^5 listings.
         gc.freeze()
