@@ -35,13 +35,22 @@ from typing import Any, Literal
 from sqlalchemy import insert, select
 
 from core.settings import Settings
-from core.taxonomy import IPStatus, Language, ListingStatus, OrgKind, Region, Sector, TransferType
+from core.taxonomy import (
+    Confidentiality,
+    IPStatus,
+    Language,
+    ListingStatus,
+    OrgKind,
+    Region,
+    Sector,
+    TransferType,
+)
 from models.base import make_engine, make_session_factory, refresh_statistics
 from models.listings import Need, Offer
 from models.organizations import Organization
 from scripts.bench_api import percentile
 from scripts.bench_load import Results, free_port, stop_server, wait_until_ready
-from scripts.bench_scale_clients import MIX, drive
+from scripts.bench_scale_clients import MIX, PROBE_WORD, drive
 
 WORDS_VI = ["xử lý nước thải", "cảm biến độ ẩm", "phân bón hữu cơ", "pin mặt trời", "truy xuất nguồn gốc"]
 WORDS_EN = [
@@ -53,6 +62,8 @@ WORDS_EN = [
 ]
 DEMO_DATA = Path(__file__).parent / "demo_data"
 Corpus = Literal["demo", "phrases"]
+# Offers and needs the clients match (each a random one of these).
+TARGETS = 100
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,33 @@ def add_listings(url: str, count: int, corpus: Corpus) -> float:
         refresh_statistics(session=session, tables=["offers", "needs"])
     engine.dispose()
     return time.perf_counter() - started
+
+
+def match_targets(url: str, listings: int) -> tuple[list[int], list[int]]:
+    """The offers and the needs the clients match: `TARGETS` of each drawn (seeded) from the synthetic
+    listings, or from the demo's public ones when there are none. Not the first page of a list: on a
+    kept folder that fills with the writer's probe offers, a few words each, and matching those
+    flattered offer→needs more with every run."""
+    rng = random.Random(0)
+    engine = make_engine(url)
+    picked: list[list[int]] = []
+    with engine.connect() as connection:
+        for kind, model in (("offers", Offer), ("needs", Need)):
+            if listings // 2:
+                drawn = rng.sample(range(listings // 2), min(TARGETS, listings // 2))
+                refs = [f"bench-{kind}-{i}" for i in drawn]
+                query = select(model.id).where(model.external_ref.in_(refs))
+            else:
+                # The demo's own listings: neither synthetic (none here) nor the writer's probes.
+                query = select(model.id).where(
+                    model.status == ListingStatus.PUBLISHED, ~model.title.contains(PROBE_WORD)
+                )
+                if model is Need:
+                    query = query.where(Need.confidentiality == Confidentiality.PUBLIC)
+            ids = sorted(connection.execute(query).scalars())
+            picked.append(rng.sample(ids, min(TARGETS, len(ids))))
+    engine.dispose()
+    return picked[0], picked[1]
 
 
 @contextmanager
@@ -240,7 +278,8 @@ def main() -> None:
             ready = time.perf_counter() - started
             results, visible = Results(), list[float]()
             client_cpu = time.process_time()
-            elapsed, probed = asyncio.run(drive(base, args, results, visible))
+            offers, needs = match_targets(url, args.listings)
+            elapsed, probed = asyncio.run(drive(base, args, results, visible, offers=offers, needs=needs))
             client_cpu = time.process_time() - client_cpu
             rss, pss = memory_mib(server.pid), memory_mib(server.pid, "Pss")
         finally:

@@ -19,6 +19,8 @@ from scripts.bench_api import QUERIES
 from scripts.bench_load import ENTERPRISE, INSTITUTE, Results, need_body
 
 ADMIN = {"Authorization": "Bearer tm_demo_admin"}
+# In the title of every offer the writer posts.
+PROBE_WORD = "zqxbench"
 MIX = {"search": 0.35, "need→offers": 0.2, "offer→needs": 0.15, "list filtered": 0.2, "write": 0.1}
 
 
@@ -110,7 +112,7 @@ async def writer(
         n = 0
         while time.monotonic() < deadline - 5:
             n += 1
-            word = f"zqxbench{n}w{random.randrange(10**6)}"
+            word = f"{PROBE_WORD}{n}w{random.randrange(10**6)}"
             body = {
                 "title": f"Thiết bị {word}",
                 "description": f"{word} offer for the write-to-visible probe.",
@@ -143,14 +145,16 @@ async def writer(
 
 
 async def drive(
-    base: str, args: argparse.Namespace, results: Results, visible: list[float]
+    base: str,
+    args: argparse.Namespace,
+    results: Results,
+    visible: list[float],
+    *,
+    offers: list[int],
+    needs: list[int],
 ) -> tuple[float, int]:
-    """Run the clients and the writer; the seconds they ran and how many API workers the writer probed."""
-    async with http_session() as http:
-        _, offers_page = await get_json(http, f"{base}/offers", params={"limit": 100})
-        _, needs_page = await get_json(http, f"{base}/needs", params={"limit": 100})
-    offers = [item["id"] for item in offers_page["items"]]
-    needs = [item["id"] for item in needs_page["items"]]
+    """Run the clients, matching `offers` and `needs`, and the writer; the seconds they ran and how many
+    API workers the writer probed."""
     probes = await worker_clients(base, args.api_workers) if args.api_workers > 1 else []
     started = time.monotonic()
     deadline = started + args.seconds
