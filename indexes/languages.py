@@ -79,11 +79,6 @@ class LanguageCentroids:
         if not self._counts[language]:
             del self._sums[language], self._counts[language]
 
-    def language(self, doc_id: int) -> str | None:
-        """The language `doc_id` was filed under, or None when it is not held."""
-        code = self._codes.get(doc_id)
-        return None if code is None else self._names[code]
-
     def languages_of(self, ids: Iterable[int]) -> dict[int, str]:
         """The language of each of `ids` held."""
         id_array = np.fromiter(ids, np.int64)
