@@ -111,12 +111,17 @@ def _text(rng: random.Random, i: int, vietnamese: bool, corpus: Corpus) -> dict[
     }
 
 
+def external_ref(kind: str, i: int) -> str:
+    """The reference of synthetic listing `i` of `kind`: how `match_targets` finds the ones it drew."""
+    return f"bench-{kind}-{i}"
+
+
 def synthetic(i: int, owner: int, kind: str, corpus: Corpus = "demo") -> dict[str, object]:
     rng = random.Random(i)
     vietnamese = i % 2 == 0
     row: dict[str, object] = {
         "organization_id": owner,
-        "external_ref": f"bench-{kind}-{i}",
+        "external_ref": external_ref(kind, i),
         **_text(rng, i, vietnamese, corpus),
         "transfer_types": [rng.choice(list(TransferType)).value],
         "region": rng.choice(list(Region)).value,
@@ -160,7 +165,7 @@ def match_targets(url: str, listings: int) -> tuple[list[int], list[int]]:
         for kind, model in (("offers", Offer), ("needs", Need)):
             if listings // 2:
                 drawn = rng.sample(range(listings // 2), min(TARGETS, listings // 2))
-                refs = [f"bench-{kind}-{i}" for i in drawn]
+                refs = [external_ref(kind, i) for i in drawn]
                 query = select(model.id).where(model.external_ref.in_(refs))
             else:
                 # The demo's own listings: neither synthetic (none here) nor the writer's probes.
