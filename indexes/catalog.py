@@ -286,14 +286,18 @@ class ListingIndex:
         with self._lock.read_lock():
             return self.lexical.search(text, k, allowed_ids=allowed_ids)
 
-    def informative(self, phrase: str) -> bool:
-        """Whether a matched phrase tells something: a stop word found in most listings of its language
+    def informative(self, phrases: Iterable[str]) -> set[str]:
+        """Those of `phrases` that tell something: a stop word found in most listings of its language
         does not (counted within the language, since "its" never occurs in a Vietnamese listing), nor
-        does a single character."""
-        if len(phrase.strip()) < 2:
-            return False
+        does a single character. One call for many phrases, as the read lock costs more than a
+        cached answer."""
+        candidates = {phrase for phrase in phrases if len(phrase.strip()) >= 2}
         with self._lock.read_lock():
-            return self._informative.informative(phrase, lexical=self.lexical, languages=self.languages)
+            return {
+                phrase
+                for phrase in candidates
+                if self._informative.informative(phrase, lexical=self.lexical, languages=self.languages)
+            }
 
     def __len__(self) -> int:
         return len(self.fingerprints)

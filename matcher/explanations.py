@@ -4,7 +4,7 @@ languages, which sentences say the same thing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,7 +29,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 class ExplainingIndex(Protocol):
     """What explaining needs of an index (see indexes.catalog.ListingIndex)."""
 
-    def informative(self, phrase: str) -> bool: ...
+    def informative(self, phrases: Iterable[str]) -> set[str]: ...  # those that tell something
 
     def encode_sentences(self, sentences: Sequence[str]) -> np.ndarray: ...
 
@@ -62,18 +62,24 @@ class Explanation:
 
 def matched_phrases(index: ExplainingIndex, query: str, record: ListingRecord) -> list[str]:
     """Matched phrases in the listing's own words, longest first, without uninformative ones."""
+    found = [phrase.split() for phrase in matched_terms(query, record.text)]
+    # Asked once for every word, then once for the trimmed phrases: each question takes the index's lock.
+    telling_words = index.informative({word for words in found for word in words})
     phrases: dict[str, str] = {}
-    for phrase in matched_terms(query, record.text):
-        words = phrase.split()
+    for words in found:
         # "trong bệnh viện" -> "bệnh viện": stop words at either end explain nothing.
-        while words and not index.informative(words[0]):
-            words.pop(0)
-        while words and not index.informative(words[-1]):
-            words.pop()
-        if words:
-            phrases.setdefault(" ".join(words).lower(), " ".join(words))
-    telling = [phrase for phrase in phrases.values() if index.informative(phrase)]
-    return sorted(telling, key=lambda phrase: -len(phrase))[:MAX_MATCHED_TERMS]
+        start, end = 0, len(words)
+        while start < end and words[start] not in telling_words:
+            start += 1
+        while end > start and words[end - 1] not in telling_words:
+            end -= 1
+        if start < end:
+            phrase = " ".join(words[start:end])
+            phrases.setdefault(phrase.lower(), phrase)
+    telling = index.informative(phrases.values())
+    return sorted(
+        (phrase for phrase in phrases.values() if phrase in telling), key=lambda phrase: -len(phrase)
+    )[:MAX_MATCHED_TERMS]
 
 
 def correspondences(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -13,8 +13,8 @@ from tests.matcher.test_features import offer
 class StopWords:
     """An index for which only "cho" and "for" are uninformative."""
 
-    def informative(self, phrase: str) -> bool:
-        return phrase.lower() not in {"cho", "for"}
+    def informative(self, phrases: Iterable[str]) -> set[str]:
+        return {phrase for phrase in phrases if phrase.lower() not in {"cho", "for"}}
 
     def encode_sentences(self, texts: Sequence[str]) -> np.ndarray:
         raise AssertionError("matched phrases need no vectors")

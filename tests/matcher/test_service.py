@@ -51,8 +51,8 @@ class WordOverlapIndex:
     def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None):  # type: ignore[no-untyped-def]
         return self._search(text, k, allowed_ids)
 
-    def informative(self, phrase: str) -> bool:
-        return phrase.lower() not in {"for", "cho"}
+    def informative(self, phrases: Iterable[str]) -> set[str]:
+        return {phrase for phrase in phrases if phrase.lower() not in {"for", "cho"}}
 
     def stored_vector(self, document: object) -> None:
         return None
