@@ -261,6 +261,14 @@ class ListingIndex:
                 return None
             return self.vectors.vector(document.id)
 
+    def compound_words(self, document: IndexDocument) -> frozenset[str] | None:
+        """The compounds pyvi formed in `document` when it was indexed (see `LexicalIndex.compound_words`),
+        None unless the index holds exactly this text."""
+        with self._lock.read_lock():
+            if self.fingerprints.get(document.id) != document.fingerprint:
+                return None
+            return self.lexical.compound_words(document.id)
+
     def vector_of(self, doc_id: int) -> np.ndarray | None:
         """The stored vector of an indexed listing (duplicate and translation detection)."""
         with self._lock.read_lock():

@@ -167,6 +167,19 @@ class BaseSegment:
                 high = middle
         return low if low < self.vocabulary_size and self.term_bytes(low) == key else None
 
+    def compound_terms(self, slot: int) -> list[str]:
+        """The terms of the document in `slot` that join syllables ("máy_bay"): pyvi's compounds."""
+        terms = np.asarray(
+            self.doc_terms[self.doc_offsets[slot] : self.doc_offsets[slot + 1]], dtype=np.int64
+        )
+        if not len(terms):
+            return []
+        # Every term's bytes gathered at once and searched for "_", rather than decoding each term.
+        sizes = self.vocab_offsets[terms + 1] - self.vocab_offsets[terms]
+        joins = np.asarray(self.vocab_bytes)[rows(self.vocab_offsets, terms)] == ord("_")
+        joined = np.logical_or.reduceat(joins, np.cumsum(sizes) - sizes)
+        return [self.term_bytes(term).decode("utf-8") for term in terms[joined].tolist()]
+
     def document_frequency(self, index: int) -> int:
         return int(self.term_offsets[index + 1] - self.term_offsets[index])
 

@@ -142,21 +142,49 @@ TextWord = tuple[str, tuple[str, ...] | None, tuple[str, ...] | None]
 
 
 @lru_cache(maxsize=4096)
-def _text_words(text: str, stem_english: bool) -> tuple[TextWord, ...]:
-    """A listing's words as pyvi segments them, in its own spelling, with the forms a query word may
-    match: every result explained reads its listing again, and pyvi is the slowest step of a
-    request, so the same texts are kept."""
-    normalized = unicodedata.normalize("NFC", text)
-    segmented = ViTokenizer.tokenize(normalized) if looks_vietnamese(normalized) else normalized
+def compound_words(text: str) -> frozenset[str]:
+    """The compounds pyvi forms in `text` ("máy_bay"), lower-cased, as the lexical index analyses it.
+
+    The index keeps them for every listing (`LexicalIndex.compound_words`); this segments the text
+    again, for a listing the index does not hold as it reads now.
+    """
+    normalized = unicodedata.normalize("NFC", text).lower()
+    if not looks_vietnamese(normalized):
+        return frozenset()
+    return frozenset(word for word in _WORD.findall(ViTokenizer.tokenize(normalized)) if "_" in word)
+
+
+@lru_cache(maxsize=4096)
+def _text_words(text: str, stem_english: bool, compounds: frozenset[str]) -> tuple[TextWord, ...]:
+    """A listing's words in its own spelling, syllables joined where they form one of its `compounds`
+    (longest first), with the forms a query word may match; every result explained reads its
+    listing again, so the same texts are kept."""
+    tokens = _TOKEN.findall(unicodedata.normalize("NFC", text))
+    lowered = [token.lower() for token in tokens]
+    starts = {compound.split("_", 1)[0] for compound in compounds}
+    longest = max((compound.count("_") + 1 for compound in compounds), default=1)
     whole = _whole_words(stem_english)
     words: list[TextWord] = []
-    for token in _TOKEN.findall(segmented):
-        word = token.lower()
-        if not _WORD.fullmatch(word):
-            words.append((token, None, None))
+    position = 0
+    while position < len(tokens):
+        if not _WORD.fullmatch(lowered[position]):
+            words.append((tokens[position], None, None))
+            position += 1
             continue
+        size = 1
+        if lowered[position] in starts:
+            size = next(
+                (
+                    size
+                    for size in range(min(longest, len(tokens) - position), 1, -1)
+                    if "_".join(lowered[position : position + size]) in compounds
+                ),
+                1,
+            )
+        word = "_".join(lowered[position : position + size])
         syllables = tuple({fold_diacritics(part): None for part in word.split("_")}) if "_" in word else None
-        words.append((token.replace("_", " "), tuple(whole.word_forms(word)), syllables))
+        words.append((" ".join(tokens[position : position + size]), tuple(whole.word_forms(word)), syllables))
+        position += size
     return tuple(words)
 
 
@@ -167,17 +195,25 @@ def _query_words(query: str, stem_english: bool) -> tuple[frozenset[str], frozen
     return words, frozenset(fold_diacritics(part) for word in words for part in word.split("_"))
 
 
-def matched_terms(query: str, text: str, *, analyzer: Analyzer = DEFAULT_ANALYZER) -> list[str]:
+def matched_terms(
+    query: str,
+    text: str,
+    *,
+    compounds: frozenset[str] | None = None,
+    analyzer: Analyzer = DEFAULT_ANALYZER,
+) -> list[str]:
     """Whole words of `text`, in its own spelling, that match the query; adjacent matches form one phrase.
 
     Used to explain a match ("Y tế", "trí tuệ nhân tạo"), so it works on pyvi words: a compound
     matches as a whole, or when every one of its syllables is in the query (unaccented or differently
     segmented typing); a lone syllable matches only a lone query word, so "máy" of "máy bay" is no match.
+    `compounds`: those of `text` as the index holds them (else `text` is segmented again).
     """
     query_words, query_syllables = _query_words(query, analyzer.stem_english)
+    known = compound_words(text) if compounds is None else compounds
     phrases: list[str] = []
     run: list[str] = []
-    for display, forms, syllables in _text_words(text, analyzer.stem_english):
+    for display, forms, syllables in _text_words(text, analyzer.stem_english, known):
         if forms is not None and (
             not query_words.isdisjoint(forms)
             or (syllables is not None and query_syllables.issuperset(syllables))

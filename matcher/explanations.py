@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from indexes.documents import IndexDocument
 from indexes.text import matched_terms
 from matcher.features import FEATURE_NAMES, REFERENCE, TEXT_FEATURES, Feature
 from matcher.ranker import MatchRanker
@@ -30,6 +31,8 @@ class ExplainingIndex(Protocol):
     """What explaining needs of an index (see indexes.catalog.ListingIndex)."""
 
     def informative(self, phrases: Iterable[str]) -> set[str]: ...  # those that tell something
+
+    def compound_words(self, document: IndexDocument) -> frozenset[str] | None: ...
 
     def encode_sentences(self, sentences: Sequence[str]) -> np.ndarray: ...
 
@@ -62,7 +65,9 @@ class Explanation:
 
 def matched_phrases(index: ExplainingIndex, query: str, record: ListingRecord) -> list[str]:
     """Matched phrases in the listing's own words, longest first, without uninformative ones."""
-    found = [phrase.split() for phrase in matched_terms(query, record.text)]
+    # The listing's words as the index segmented them: segmenting again took a tenth of a request.
+    compounds = index.compound_words(IndexDocument(record.id, record.text, language=record.language.value))
+    found = [phrase.split() for phrase in matched_terms(query, record.text, compounds=compounds)]
     # Asked once for every word, then once for the trimmed phrases: each question takes the index's lock.
     telling_words = index.informative({word for words in found for word in words})
     phrases: dict[str, str] = {}

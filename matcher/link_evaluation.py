@@ -118,7 +118,9 @@ def fit_margins(scored: Iterable[ScoredPair], labelled: set[Pair]) -> tuple[floa
         for with_anchor in (value for value in MARGIN_GRID if value <= plain):
             predicted = (margins >= plain) | (anchored & (margins >= with_anchor))
             found = int(predicted.sum())
-            f1 = 2 * int((predicted & truth).sum()) / (found + len(labelled)) if found + len(labelled) else 0.0
+            f1 = (
+                2 * int((predicted & truth).sum()) / (found + len(labelled)) if found + len(labelled) else 0.0
+            )
             results.append((f1, plain, with_anchor))
     best_f1 = max(f1 for f1, _, _ in results)
     plains = sorted({plain for f1, plain, _ in results if f1 >= best_f1 - 1e-12})

@@ -14,6 +14,7 @@ from indexes.catalog_files import FINGERPRINTS_JSON, LANGUAGES_JSON, LISTINGS_FI
 from indexes.documents import IndexDocument, listing_text
 from indexes.encoder import FakeEncoder
 from indexes.storage import current_generation
+from indexes.text import analyze
 
 
 def make_index(root: Path, dimension: int = 32) -> ListingIndex:
@@ -76,6 +77,17 @@ def test_stored_vector_only_for_the_exact_indexed_text(tmp_path: Path) -> None:
     assert index.dense_search("anything", 1, vector=stored)[0][0] == DOCS[1].id
     assert index.stored_vector(IndexDocument(DOCS[1].id, "edited text not yet indexed")) is None
     assert index.stored_vector(IndexDocument(999, DOCS[1].text)) is None
+
+
+def test_compound_words_only_for_the_exact_indexed_text(tmp_path: Path) -> None:
+    index = make_index(tmp_path)
+    document = IndexDocument(7, "Xử lý nước thải dệt nhuộm bằng vi sinh", language="vi")
+    index.upsert([document])
+    compounds = index.compound_words(document)
+    assert compounds == {term for term in analyze(document.text) if "_" in term}
+    assert {"nước_thải", "vi_sinh"} <= compounds
+    assert index.compound_words(IndexDocument(7, "Xử lý nước thải", language="vi")) is None
+    assert index.compound_words(IndexDocument(7, document.text, language="en")) is None
 
 
 def test_language_centring_takes_the_language_offset_out_and_survives_a_reload(tmp_path: Path) -> None:

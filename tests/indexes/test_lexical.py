@@ -39,7 +39,9 @@ def _index(corpus: dict[int, str] = CORPUS) -> LexicalIndex:
     return index
 
 
-@pytest.mark.parametrize("query", ["solar robot", "water", "nuoc mang", "robots welding", "robot solar robot robot"])
+@pytest.mark.parametrize(
+    "query", ["solar robot", "water", "nuoc mang", "robots welding", "robot solar robot robot"]
+)
 def test_scores_equal_direct_bm25(query: str) -> None:
     expected = _bm25(query, CORPUS)
     results = _index().search(query, k=10)
@@ -91,3 +93,24 @@ def test_load_refuses_other_analyzer_or_ids(tmp_path: Path) -> None:
     (tmp_path / "lexical_meta.json").write_text(json.dumps({**meta, "ids_sha256": "0" * 64}))
     with pytest.raises(IndexMismatchError):
         LexicalIndex.load(tmp_path)
+
+
+def test_compound_words_are_read_from_the_delta_the_merged_base_and_a_reload(tmp_path: Path) -> None:
+    text = "Máy bay không người lái phun thuốc cho nông dân"
+    index = _index({**CORPUS, 70: text})
+    expected = frozenset(term for term in analyze(text) if "_" in term)
+    assert {"máy_bay", "may_bay", "nông_dân", "nong_dan"} <= expected
+    assert index.compound_words(70) == expected
+    assert index.compound_words(10) == frozenset()  # English: pyvi never ran
+    merged = index.merged()
+    assert merged.compound_words(70) == expected
+    merged.save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path)
+    assert loaded.compound_words(70) == expected
+    assert loaded.compound_words(40) == frozenset(term for term in analyze(CORPUS[40]) if "_" in term)
+    loaded.delete([70])
+    assert loaded.compound_words(70) is None and loaded.compound_words(999) is None
+    loaded.upsert([40], ["hệ thống tưới nhỏ giọt"])
+    assert loaded.compound_words(40) == frozenset(
+        term for term in analyze("hệ thống tưới nhỏ giọt") if "_" in term
+    )

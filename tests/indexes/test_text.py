@@ -1,6 +1,24 @@
 """The analyzer makes Vietnamese findable with or without diacritics and keeps explanations readable."""
 
-from indexes.text import DEFAULT_ANALYZER, analyze, fold_diacritics, matched_terms, text_language
+import difflib
+import json
+import re
+import unicodedata
+
+from pyvi import ViTokenizer
+
+from indexes.documents import listing_text
+from indexes.text import (
+    DEFAULT_ANALYZER,
+    _text_words,
+    analyze,
+    compound_words,
+    fold_diacritics,
+    looks_vietnamese,
+    matched_terms,
+    text_language,
+)
+from scripts.demo import DEMO_DIR
 
 analyze_query = DEFAULT_ANALYZER.analyze_query
 
@@ -61,3 +79,37 @@ def test_matched_terms_are_whole_words_not_syllables() -> None:
     # "máy" is a syllable of the compound "máy bay" here: no match; "người" stands alone: a match.
     assert matched_terms("máy sấy cho người", text) == ["người"]
     assert matched_terms("máy bay không người lái", text) == ["người", "máy bay"]
+
+
+def test_a_listings_compounds_decide_its_words() -> None:
+    text = "Máy bay phun thuốc và máy sấy nông sản"
+    assert matched_terms("máy bay", text, compounds=frozenset({"máy_bay"})) == ["Máy bay"]
+    # Without the compound, "máy" and "bay" stand alone: a lone syllable never matches a compound.
+    assert matched_terms("máy bay", text, compounds=frozenset()) == []
+    assert compound_words(text) >= {"máy_bay", "nông_sản"}
+    assert matched_terms("máy bay", text) == matched_terms("máy bay", text, compounds=compound_words(text))
+
+
+def test_words_rebuilt_from_compounds_agree_with_pyvi_on_the_demo_listings() -> None:
+    """Explanations read a listing's words from the compounds the index kept, joined wherever they
+    occur; pyvi reads context, so it may leave a pair apart once that it joined elsewhere in the text."""
+    agreed = total = 0
+    for name in ("offers.jsonl", "needs.jsonl"):
+        for line in (DEMO_DIR / name).read_text(encoding="utf-8").splitlines():
+            listing = json.loads(line)
+            text = listing_text(
+                title=listing["title"], keywords=listing["keywords"], description=listing["description"]
+            )
+            segmented = (
+                ViTokenizer.tokenize(unicodedata.normalize("NFC", text).lower())
+                if looks_vietnamese(text)
+                else text
+            )
+            expected = [word for word in re.findall(r"[^\W_]+(?:_[^\W_]+)*", segmented.lower())]
+            words = _text_words(text, True, compound_words(text))
+            rebuilt = [display.lower().replace(" ", "_") for display, forms, _ in words if forms is not None]
+            assert {word for word in rebuilt if "_" in word} <= set(expected)
+            blocks = difflib.SequenceMatcher(None, expected, rebuilt, autojunk=False).get_matching_blocks()
+            agreed += sum(block.size for block in blocks)
+            total += len(expected)
+    assert total > 10_000 and agreed / total >= 0.995

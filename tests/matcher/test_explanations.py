@@ -16,6 +16,9 @@ class StopWords:
     def informative(self, phrases: Iterable[str]) -> set[str]:
         return {phrase for phrase in phrases if phrase.lower() not in {"cho", "for"}}
 
+    def compound_words(self, document: object) -> None:
+        return None  # not indexed: the text is segmented again
+
     def encode_sentences(self, texts: Sequence[str]) -> np.ndarray:
         raise AssertionError("matched phrases need no vectors")
 

@@ -54,6 +54,9 @@ class WordOverlapIndex:
     def informative(self, phrases: Iterable[str]) -> set[str]:
         return {phrase for phrase in phrases if phrase.lower() not in {"for", "cho"}}
 
+    def compound_words(self, document: object) -> None:
+        return None  # not indexed: the text is segmented again
+
     def stored_vector(self, document: object) -> None:
         return None
 
