@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -190,7 +192,9 @@ def start_server(args: argparse.Namespace, data_dir: Path, port: int) -> subproc
     if args.model:
         env["TECHMATCH_EMBEDDING_MODEL"] = args.model
     command = [sys.executable, "-m", "scripts.cli", "serve", "--demo", "--port", str(port)]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
 
 
 def wait_until_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 900) -> None:
@@ -208,13 +212,17 @@ def wait_until_ready(base: str, server: subprocess.Popen[bytes], timeout: float 
 
 
 def stop_server(server: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    """Ask the server to stop (it saves its indexes); kill it if it is not gone within `timeout` s."""
+    """Ask the server to stop (it saves its indexes); kill it if it is not gone within `timeout` s, and
+    then whatever of its process group is left: a server killed while starting left its workers
+    running, indexing on for an hour at 10^6 listings (start it with `start_new_session=True`)."""
     server.terminate()
     try:
         server.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)
 
 
 def report(results: Results, elapsed: float, args: argparse.Namespace) -> None:

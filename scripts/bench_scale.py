@@ -277,6 +277,7 @@ def main() -> None:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             wait_until_ready(base, server, timeout=args.ready_timeout)

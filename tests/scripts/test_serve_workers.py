@@ -45,7 +45,9 @@ def serving(env: dict[str, str], *options: str) -> Iterator[str]:
     """A `techmatch serve` process; its API base URL once it answers."""
     port = free_port()
     command = [sys.executable, "-m", "scripts.cli", "serve", "--port", str(port), *options]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
         deadline = time.monotonic() + START_SECONDS
