@@ -25,7 +25,7 @@ from indexes.languages import LanguageCentroids
 from indexes.lexical import LexicalIndex
 from indexes.rebuild import Rebuilds
 from indexes.storage import current_generation, write_generation
-from indexes.text import text_language
+from indexes.text import looks_vietnamese, text_language
 from indexes.vector import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -264,6 +264,8 @@ class ListingIndex:
     def compound_words(self, document: IndexDocument) -> frozenset[str] | None:
         """The compounds pyvi formed in `document` when it was indexed (see `LexicalIndex.compound_words`),
         None unless the index holds exactly this text."""
+        if not looks_vietnamese(document.text):
+            return frozenset()  # never segmented: no need to look
         with self._lock.read_lock():
             if self.fingerprints.get(document.id) != document.fingerprint:
                 return None

@@ -88,6 +88,8 @@ def test_compound_words_only_for_the_exact_indexed_text(tmp_path: Path) -> None:
     assert {"nước_thải", "vi_sinh"} <= compounds
     assert index.compound_words(IndexDocument(7, "Xử lý nước thải", language="vi")) is None
     assert index.compound_words(IndexDocument(7, document.text, language="en")) is None
+    # A text that does not look Vietnamese is never segmented, indexed or not.
+    assert index.compound_words(IndexDocument(99, "Wastewater treatment by microbes")) == frozenset()
 
 
 def test_language_centring_takes_the_language_offset_out_and_survives_a_reload(tmp_path: Path) -> None:
