@@ -139,9 +139,12 @@ def _whole_words(stem_english: bool) -> Analyzer:
 # a punctuation token has neither, and breaks a phrase. Tuples of strings, not sets: the collector
 # stops tracking them, and walking the cache's sets made each full collection take 30-40 ms.
 TextWord = tuple[str, tuple[str, ...] | None, tuple[str, ...] | None]
+# Listings' words kept for explaining: a result page (20) and the demo's catalogue (234) fit. In a
+# catalogue of 10^5 a listing rarely comes back while kept, and 4,096 held ~96 MiB in every worker.
+TEXTS_KEPT = 512
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=TEXTS_KEPT)
 def compound_words(text: str) -> frozenset[str]:
     """The compounds pyvi forms in `text` ("máy_bay"), lower-cased, as the lexical index analyses it.
 
@@ -154,7 +157,7 @@ def compound_words(text: str) -> frozenset[str]:
     return frozenset(word for word in _WORD.findall(ViTokenizer.tokenize(normalized)) if "_" in word)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=TEXTS_KEPT)
 def _text_words(text: str, stem_english: bool, compounds: frozenset[str]) -> tuple[TextWord, ...]:
     """A listing's words in its own spelling, syllables joined where they form one of its `compounds`
     (longest first), with the forms a query word may match; every result explained reads its
