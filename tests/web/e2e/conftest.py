@@ -117,7 +117,10 @@ def _settle(app: FastAPI, timeout: float = 120.0) -> None:
         pytest.fail(f"the floor's indexes were still being built after {timeout:.0f} s")
 
 
-@pytest.fixture(scope="session")
+# Per package, not per session: Playwright's sync API keeps an event loop running in the main thread
+# until it stops, and a test elsewhere calling asyncio.run() on the same pytest-xdist worker, which
+# may take modules in any order, would fail after it.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `./dev.sh test` installs Debian's chromium package")
