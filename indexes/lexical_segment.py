@@ -10,7 +10,9 @@ vocabulary is held either.
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
+import weakref
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -72,6 +74,11 @@ class BaseSegment:
     # Names the files, so a later save finds and hard-links them instead of writing them again.
     name: str
     total_length: int
+    # When mapped: doc_terms' file, open, and where its data starts. One document's row (explaining a
+    # result) is read with pread: touching the mapping maps 64 KiB around the row (the kernel's
+    # fault-around), and at 10^6 listings a run's explanations left ~550 MiB of it in the workers.
+    terms_fd: int = -1
+    terms_offset: int = 0
 
     @classmethod
     def empty(cls) -> BaseSegment:
@@ -169,9 +176,14 @@ class BaseSegment:
 
     def compound_terms(self, slot: int) -> list[str]:
         """The terms of the document in `slot` that join syllables ("máy_bay"): pyvi's compounds."""
-        terms = np.asarray(
-            self.doc_terms[self.doc_offsets[slot] : self.doc_offsets[slot + 1]], dtype=np.int64
-        )
+        start, end = int(self.doc_offsets[slot]), int(self.doc_offsets[slot + 1])
+        if self.terms_fd < 0:
+            row = self.doc_terms[start:end]
+        else:
+            size = self.doc_terms.dtype.itemsize
+            read = os.pread(self.terms_fd, size * (end - start), self.terms_offset + size * start)
+            row = np.frombuffer(read, dtype=self.doc_terms.dtype)
+        terms = np.asarray(row, dtype=np.int64)
         if not len(terms):
             return []
         # Every term's bytes gathered at once and searched for "_", rather than decoding each term.
@@ -216,15 +228,25 @@ class BaseSegment:
         """Map the arrays read-only; pages are read when a search touches them."""
         # Plain ndarray views of the maps: np.memmap's own slicing costs microseconds a slice in Python,
         # and scoring a listing's text as a query slices postings hundreds of times.
-        arrays = {
-            array_name: np.asarray(np.load(directory / f"{prefix}-{name}-{array_name}.npy", mmap_mode="r"))
+        maps = {
+            array_name: np.load(directory / f"{prefix}-{name}-{array_name}.npy", mmap_mode="r")
             for array_name in _ARRAYS
         }
+        arrays = {array_name: np.asarray(mapped) for array_name, mapped in maps.items()}
         if len(arrays["ids"]) + 1 != len(arrays["doc_offsets"]) or len(arrays["vocab_offsets"]) != len(
             arrays["term_offsets"]
         ):
             raise ValueError(f"lexical base {name} has arrays of inconsistent sizes")
-        return cls(**arrays, name=name, total_length=int(arrays["lengths"].sum(dtype=np.int64)))
+        terms_fd = os.open(directory / f"{prefix}-{name}-doc_terms.npy", os.O_RDONLY)
+        segment = cls(
+            **arrays,
+            name=name,
+            total_length=int(arrays["lengths"].sum(dtype=np.int64)),
+            terms_fd=terms_fd,
+            terms_offset=int(maps["doc_terms"].offset),
+        )
+        weakref.finalize(segment, os.close, terms_fd)
+        return segment
 
     def _file(self, prefix: str, array_name: str) -> str:
         return f"{prefix}-{self.name}-{array_name}.npy"
