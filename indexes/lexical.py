@@ -22,7 +22,7 @@ from core.id_array import IdArray
 from indexes.errors import IndexMismatchError, IndexStoreError
 from indexes.lexical_delta import Delta, read_delta
 from indexes.lexical_segment import BaseSegment, merge
-from indexes.text import DEFAULT_ANALYZER, Analyzer
+from indexes.text import DEFAULT_ANALYZER, Analyzer, compounds_among
 
 META_FILE = "lexical_meta.json"
 FORMAT = 2
@@ -98,7 +98,7 @@ class LexicalIndex:
         from them rather than segmenting its text again, the slowest step of a request."""
         counts = self._delta.term_counts.get(doc_id)
         if counts is not None:
-            return frozenset(term for term in counts if "_" in term)
+            return compounds_among(counts)
         slot = self._base_slot(doc_id)
         return None if slot is None else frozenset(self._base.compound_terms(slot))
 

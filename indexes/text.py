@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -144,17 +145,17 @@ TextWord = tuple[str, tuple[str, ...] | None, tuple[str, ...] | None]
 TEXTS_KEPT = 512
 
 
-@lru_cache(maxsize=TEXTS_KEPT)
-def compound_words(text: str) -> frozenset[str]:
-    """The compounds pyvi forms in `text` ("máy_bay"), lower-cased, as the lexical index analyses it.
+def compounds_among(terms: Iterable[str]) -> frozenset[str]:
+    """The terms that join syllables ("máy_bay", and its folded "may_bay"): where pyvi formed a compound."""
+    return frozenset(term for term in terms if "_" in term)
 
-    The index keeps them for every listing (`LexicalIndex.compound_words`); this segments the text
-    again, for a listing the index does not hold as it reads now.
-    """
-    normalized = unicodedata.normalize("NFC", text).lower()
-    if not looks_vietnamese(normalized):
-        return frozenset()
-    return frozenset(word for word in _WORD.findall(ViTokenizer.tokenize(normalized)) if "_" in word)
+
+@lru_cache(maxsize=TEXTS_KEPT)
+def compound_words(text: str, analyzer: Analyzer = DEFAULT_ANALYZER) -> frozenset[str]:
+    """The compounds of `text` among its index tokens, as the lexical index holds them for every
+    listing (`LexicalIndex.compound_words`); this analyses the text again, for a listing the index
+    does not hold as it reads now."""
+    return compounds_among(analyzer.analyze(text))
 
 
 @lru_cache(maxsize=TEXTS_KEPT)
@@ -174,16 +175,15 @@ def _text_words(text: str, stem_english: bool, compounds: frozenset[str]) -> tup
             words.append((tokens[position], None, None))
             position += 1
             continue
-        size = 1
-        if lowered[position] in starts:
-            size = next(
-                (
-                    size
-                    for size in range(min(longest, len(tokens) - position), 1, -1)
-                    if "_".join(lowered[position : position + size]) in compounds
-                ),
-                1,
-            )
+        longest_here = min(longest, len(tokens) - position) if lowered[position] in starts else 1
+        size = next(
+            (
+                n
+                for n in range(longest_here, 1, -1)
+                if "_".join(lowered[position : position + n]) in compounds
+            ),
+            1,
+        )
         word = "_".join(lowered[position : position + size])
         syllables = tuple({fold_diacritics(part): None for part in word.split("_")}) if "_" in word else None
         words.append((" ".join(tokens[position : position + size]), tuple(whole.word_forms(word)), syllables))
@@ -213,7 +213,7 @@ def matched_terms(
     `compounds`: those of `text` as the index holds them (else `text` is segmented again).
     """
     query_words, query_syllables = _query_words(query, analyzer.stem_english)
-    known = compound_words(text) if compounds is None else compounds
+    known = compound_words(text, analyzer) if compounds is None else compounds
     phrases: list[str] = []
     run: list[str] = []
     for display, forms, syllables in _text_words(text, analyzer.stem_english, known):

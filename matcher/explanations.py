@@ -66,8 +66,9 @@ class Explanation:
 def matched_phrases(index: ExplainingIndex, query: str, record: ListingRecord) -> list[str]:
     """Matched phrases in the listing's own words, longest first, without uninformative ones."""
     # The listing's words as the index segmented them: segmenting again took a tenth of a request.
-    compounds = index.compound_words(IndexDocument(record.id, record.text, language=record.language.value))
-    found = [phrase.split() for phrase in matched_terms(query, record.text, compounds=compounds)]
+    text = record.text
+    compounds = index.compound_words(IndexDocument(record.id, text, language=record.language.value))
+    found = [phrase.split() for phrase in matched_terms(query, text, compounds=compounds)]
     # Asked once for every word, then once for the trimmed phrases: each question takes the index's lock.
     telling_words = index.informative({word for words in found for word in words})
     phrases: dict[str, str] = {}
