@@ -12,39 +12,15 @@ phrases. Part of issue 11.
 
 from __future__ import annotations
 
-import argparse
-import random
 import statistics
 import time
-from pathlib import Path
-
-from sqlalchemy import func, select
 
 from core.settings import Settings
-from indexes.documents import listing_text
 from indexes.lexical import LexicalIndex
 from indexes.storage import current_generation
-from indexes.text import _text_words, compound_words, looks_vietnamese, matched_terms
-from models.base import make_engine
-from models.listings import LISTING_MODELS
+from indexes.text import _analyze_cached, _text_words, compound_words, looks_vietnamese, matched_terms
 from scripts.bench_api import percentile
-
-
-def listing_texts(url: str, kind: str, count: int, seed: int) -> dict[int, str]:
-    """The indexed text of up to `count` random listings of `kind`, by id."""
-    model = LISTING_MODELS[kind]
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        top = connection.execute(select(func.max(model.id))).scalar_one()
-        ids = random.Random(seed).sample(range(1, top + 1), min(count, top))
-        rows = connection.execute(
-            select(model.id, model.title, model.keywords, model.description).where(model.id.in_(ids))
-        ).all()
-    engine.dispose()
-    return {
-        row.id: listing_text(title=row.title, keywords=row.keywords or [], description=row.description)
-        for row in rows
-    }
+from scripts.bench_match_bm25 import catalogue_arguments, listing_texts
 
 
 def timed(explain: object, rounds: int) -> list[float]:
@@ -57,11 +33,7 @@ def timed(explain: object, rounds: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--url", default=None, help="the store, when not the data folder's SQLite")
+    parser = catalogue_arguments(__doc__)
     parser.add_argument("--pairs", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
@@ -82,6 +54,7 @@ def main() -> None:
 
         def segmenting_again(query: str = query, text: str = text) -> list[str]:
             compound_words.cache_clear()
+            _analyze_cached.cache_clear()
             _text_words.cache_clear()
             return matched_terms(query, text)
 

@@ -28,26 +28,35 @@ from models.listings import LISTING_MODELS
 from scripts.bench_api import percentile
 
 
-def query_texts(url: str, kind: str, count: int, seed: int) -> list[str]:
-    """The indexed text of up to `count` random listings of `kind`."""
+def listing_texts(url: str, kind: str, count: int, seed: int) -> dict[int, str]:
+    """The indexed text of up to `count` random listings of `kind`, by id."""
     model = LISTING_MODELS[kind]
     engine = make_engine(url)
     with engine.connect() as connection:
         top = connection.execute(select(func.max(model.id))).scalar_one()
         ids = random.Random(seed).sample(range(1, top + 1), min(count, top))
         rows = connection.execute(
-            select(model.title, model.keywords, model.description).where(model.id.in_(ids))
+            select(model.id, model.title, model.keywords, model.description).where(model.id.in_(ids))
         ).all()
     engine.dispose()
-    return [listing_text(title=t, keywords=k or [], description=d) for t, k, d in rows]
+    return {
+        row.id: listing_text(title=row.title, keywords=row.keywords or [], description=row.description)
+        for row in rows
+    }
 
 
-def main() -> None:
+def catalogue_arguments(description: str | None) -> argparse.ArgumentParser:
+    """A parser with the options every bench over a kept catalogue takes: `--data-dir`, `--url`."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--url", default=None, help="the store, when not the data folder's SQLite")
+    return parser
+
+
+def main() -> None:
+    parser = catalogue_arguments(__doc__)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
@@ -62,7 +71,7 @@ def main() -> None:
         if generation is None:
             raise SystemExit(f"no saved {kind} index in {args.data_dir}")
         index = LexicalIndex.load(generation)
-        texts = query_texts(url, query_kind, args.queries, seed=len(kind))
+        texts = list(listing_texts(url, query_kind, args.queries, seed=len(kind)).values())
         terms, postings = [], []
         for text in texts:
             counted = Counter(index.analyzer.analyze_query(text))
