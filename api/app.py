@@ -73,14 +73,14 @@ def build_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime
         matcher=matcher,
         leadership=leadership,
         records=RecordCache(capacity=settings.record_cache_size),
+        facts=RecordCache(capacity=settings.facts_cache_size),
         views=ListingViews(capacity=settings.view_cache_size),
         search_slots=SearchSlots(slots=settings.search_slots, queue_limit=settings.search_queue_limit),
     )
     # Dropped at this process's commits at once, and as the index learns of other workers' changes.
-    change_feed.subscribe(runtime.records.discard)
-    index_sync.on_applied(runtime.records.discard)
-    change_feed.subscribe(runtime.views.discard)
-    index_sync.on_applied(runtime.views.discard)
+    for cache in (runtime.records, runtime.facts, runtime.views):
+        change_feed.subscribe(cache.discard)
+        index_sync.on_applied(cache.discard)
     if settings.listing_facets:
         # Subscribed before the load: a change committed while it reads is re-read at the next count.
         runtime.facets = ListingFacets(session_factory)

@@ -46,8 +46,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 async def get_records(runtime: RuntimeDep, session: SessionDep) -> StoreRecords:
-    """The matcher's records, read through the process's record cache."""
-    return StoreRecords(session, cache=runtime.records)
+    """The matcher's records and facts, read through the process's caches."""
+    return StoreRecords(session, cache=runtime.records, facts_cache=runtime.facts)
 
 
 RecordsDep = Annotated[StoreRecords, Depends(get_records)]

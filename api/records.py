@@ -3,114 +3,142 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.record_cache import RecordCache
-from matcher.records import ListingRecord, NeedRecord, OfferRecord
+from matcher.records import ListingFacts, ListingRecord, NeedFacts, NeedRecord, OfferFacts, OfferRecord
 from models.id_sets import id_in
 from models.listings import Need, Offer
 
-SHARED = (
-    "id",
-    "organization_id",
-    "title",
-    "description",
-    "sector",
-    "currency",
-    "region",
-    "language",
-    "status",
-    "updated_at",
-)
+V = TypeVar("V")
+# Reads the listings of some ids from the store.
+Loader = Callable[[list[int]], Mapping[int, V]]
+
+# Read as stored; the two list columns after them become a tuple and a frozenset.
+PLAIN = ("id", "organization_id", "sector", "currency", "region", "language", "status", "updated_at")
+FACTS = (*PLAIN, "transfer_types", "excluded_organization_ids")
+TEXT = ("title", "description", "keywords")
+OFFER_FACTS = (*FACTS, "trl", "ip_status", "price_min", "price_max")
+NEED_FACTS = (*FACTS, "confidentiality", "min_trl", "budget_min", "budget_max", "deadline")
+OFFER_FIELDS = (*OFFER_FACTS, *TEXT)
+NEED_FIELDS = (*NEED_FACTS, *TEXT)
 
 
-OFFER_FIELDS = (
-    *SHARED,
-    "keywords",
-    "transfer_types",
-    "excluded_organization_ids",
-    "trl",
-    "ip_status",
-    "price_min",
-    "price_max",
-)
-NEED_FIELDS = (
-    *SHARED,
-    "keywords",
-    "transfer_types",
-    "excluded_organization_ids",
-    "confidentiality",
-    "min_trl",
-    "budget_min",
-    "budget_max",
-    "deadline",
-)
+def _facts(row: Any) -> dict[str, Any]:
+    return {
+        **{name: getattr(row, name) for name in PLAIN},
+        "transfer_types": tuple(row.transfer_types or ()),
+        "excluded_organization_ids": frozenset(row.excluded_organization_ids or ()),
+    }
+
+
+def _offer_facts(row: Any) -> dict[str, Any]:
+    return {
+        **_facts(row),
+        "trl": row.trl,
+        "ip_status": row.ip_status.value,
+        "price_min": row.price_min,
+        "price_max": row.price_max,
+    }
+
+
+def _need_facts(row: Any) -> dict[str, Any]:
+    return {
+        **_facts(row),
+        "confidentiality": row.confidentiality,
+        "min_trl": row.min_trl,
+        "budget_min": row.budget_min,
+        "budget_max": row.budget_max,
+        "deadline": row.deadline,
+    }
+
+
+def _text(row: Any) -> dict[str, Any]:
+    return {"title": row.title, "description": row.description, "keywords": tuple(row.keywords or ())}
+
+
+def offer_facts(row: Any) -> OfferFacts:
+    """The facts of an Offer row (or of a result row carrying OFFER_FACTS)."""
+    return OfferFacts(**_offer_facts(row))
+
+
+def need_facts(row: Any) -> NeedFacts:
+    """The facts of a Need row (or of a result row carrying NEED_FACTS)."""
+    return NeedFacts(**_need_facts(row))
 
 
 def offer_record(row: Any) -> OfferRecord:
     """The record of an Offer row (or of a result row carrying OFFER_FIELDS)."""
-    return OfferRecord(
-        **{name: getattr(row, name) for name in SHARED},
-        keywords=tuple(row.keywords or ()),
-        transfer_types=tuple(row.transfer_types or ()),
-        excluded_organization_ids=frozenset(row.excluded_organization_ids or ()),
-        trl=row.trl,
-        ip_status=row.ip_status.value,
-        price_min=row.price_min,
-        price_max=row.price_max,
-    )
+    return OfferRecord(**_offer_facts(row), **_text(row))
 
 
 def need_record(row: Any) -> NeedRecord:
     """The record of a Need row (or of a result row carrying NEED_FIELDS)."""
-    return NeedRecord(
-        **{name: getattr(row, name) for name in SHARED},
-        keywords=tuple(row.keywords or ()),
-        transfer_types=tuple(row.transfer_types or ()),
-        excluded_organization_ids=frozenset(row.excluded_organization_ids or ()),
-        confidentiality=row.confidentiality,
-        min_trl=row.min_trl,
-        budget_min=row.budget_min,
-        budget_max=row.budget_max,
-        deadline=row.deadline,
-    )
+    return NeedRecord(**_need_facts(row), **_text(row))
 
 
 class StoreRecords:
-    """The matcher's RecordSource over one database session, through the process's record cache if given.
+    """The matcher's RecordSource over one database session, through the process's caches if given.
 
-    Reads plain columns, not ORM instances: a match reads its ~200 candidates on every request, and
-    building mapped instances (with the owner joined in) cost more than the ranking itself.
+    Reads plain columns, not ORM instances: a match reads its ~400 candidates on every request, and
+    building mapped instances (with the owner joined in) cost more than the ranking itself. Candidates
+    are read as facts (no text, a third of a record's bytes), so a cache of them covers much more of
+    the catalogue than one of whole records.
     """
 
-    def __init__(self, session: Session, *, cache: RecordCache | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        cache: RecordCache[ListingRecord] | None = None,
+        facts_cache: RecordCache[ListingFacts] | None = None,
+    ) -> None:
         self.session = session
         self.cache = cache
+        self.facts_cache = facts_cache
 
+    # A cache holds both kinds under (kind, id), typed by their base: what it gives back for "offers" is
+    # what the offer loader put there.
     def offers(self, ids: Collection[int]) -> Mapping[int, OfferRecord]:
-        return self._read("offers", ids, self._offers)  # type: ignore[return-value]
+        load: Loader[ListingRecord] = self._loader(Offer, OFFER_FIELDS, offer_record)
+        found = _read(self.cache, "offers", ids, load)
+        return found  # type: ignore[return-value]
 
     def needs(self, ids: Collection[int]) -> Mapping[int, NeedRecord]:
-        return self._read("needs", ids, self._needs)  # type: ignore[return-value]
+        load: Loader[ListingRecord] = self._loader(Need, NEED_FIELDS, need_record)
+        found = _read(self.cache, "needs", ids, load)
+        return found  # type: ignore[return-value]
 
-    def _read(
-        self, kind: str, ids: Collection[int], load: Callable[[list[int]], Mapping[int, ListingRecord]]
-    ) -> Mapping[int, ListingRecord]:
-        if self.cache is None:
-            return load(list(ids))
-        return self.cache.read(kind, ids, load)
+    def offer_facts(self, ids: Collection[int]) -> Mapping[int, OfferFacts]:
+        load: Loader[ListingFacts] = self._loader(Offer, OFFER_FACTS, offer_facts)
+        found = _read(self.facts_cache, "offers", ids, load)
+        return found  # type: ignore[return-value]
 
-    def _offers(self, ids: list[int]) -> dict[int, ListingRecord]:
-        return {row.id: offer_record(row) for row in self._rows(Offer, OFFER_FIELDS, ids)}
+    def need_facts(self, ids: Collection[int]) -> Mapping[int, NeedFacts]:
+        load: Loader[ListingFacts] = self._loader(Need, NEED_FACTS, need_facts)
+        found = _read(self.facts_cache, "needs", ids, load)
+        return found  # type: ignore[return-value]
 
-    def _needs(self, ids: list[int]) -> dict[int, ListingRecord]:
-        return {row.id: need_record(row) for row in self._rows(Need, NEED_FIELDS, ids)}
+    def _loader(
+        self, model: type[Offer] | type[Need], fields: tuple[str, ...], build: Callable[[Any], V]
+    ) -> Loader[V]:
+        def load(ids: list[int]) -> dict[int, V]:
+            if not ids:
+                return {}
+            columns = [getattr(model, name) for name in fields]
+            rows = self.session.execute(select(*columns).where(id_in(model.id, ids)))
+            return {row.id: build(row) for row in rows}
 
-    def _rows(self, model: type[Offer] | type[Need], fields: tuple[str, ...], ids: Collection[int]) -> Any:
-        if not ids:
-            return []
-        columns = [getattr(model, name) for name in fields]
-        return self.session.execute(select(*columns).where(id_in(model.id, list(ids))))
+        return load
+
+
+def _read(
+    cache: RecordCache[V] | None,
+    kind: str,
+    ids: Collection[int],
+    load: Callable[[list[int]], Mapping[int, V]],
+) -> Mapping[int, V]:
+    return load(list(ids)) if cache is None else cache.read(kind, ids, load)

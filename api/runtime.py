@@ -14,7 +14,7 @@ from api.record_cache import RecordCache
 from api.search_slots import SearchSlots
 from core.settings import Settings
 from indexes.sync import IndexSync
-from matcher.records import ListingRecord
+from matcher.records import ListingFacts, ListingRecord
 from matcher.service import Matcher
 from models.events import ListingChangeFeed
 from models.facets import ListingFacets
@@ -28,8 +28,10 @@ class Runtime:
     change_feed: ListingChangeFeed
     index_sync: IndexSync
     matcher: Matcher
-    # Candidates' records for ranking, dropped as their listings change (api/record_cache.py).
+    # Queries' and shown results' records, dropped as their listings change (api/record_cache.py).
     records: RecordCache[ListingRecord] = field(default_factory=lambda: RecordCache(capacity=0))
+    # Match candidates' facts (records without text), dropped likewise.
+    facts: RecordCache[ListingFacts] = field(default_factory=lambda: RecordCache(capacity=0))
     # Result pages' listings as the API shows them, dropped likewise (api/listing_views.py).
     views: ListingViews = field(default_factory=lambda: ListingViews(capacity=0))
     # Admission to searches, matches and listing pages (api/search_slots.py).

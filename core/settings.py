@@ -42,10 +42,18 @@ class Settings(BaseSettings):
         default=2_000, ge=1, description="A long (re)index saves its progress after this many listings."
     )
     record_cache_size: int = Field(
-        default=20_000,
+        default=5_000,
         ge=0,
         le=1_000_000,
-        description="Listing records each API process keeps in memory for ranking (0: none); ~1.5 KB each.",
+        description="Listings with their text each API process keeps for queries and the results it "
+        "explains (0: none); ~2.3 KB each.",
+    )
+    facts_cache_size: int = Field(
+        default=100_000,
+        ge=0,
+        le=10_000_000,
+        description="Listings' ranking facts (no text) each API process keeps for match candidates "
+        "(0: none); ~0.7 KB each.",
     )
     view_cache_size: int = Field(
         default=5_000,

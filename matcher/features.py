@@ -11,7 +11,7 @@ import numpy as np
 
 from core.taxonomy import REGION_PARENT, VND_PER_USD, Currency, Region, sector_relatedness
 from matcher.fusion import FusedCandidate
-from matcher.records import NeedRecord, OfferRecord
+from matcher.records import NeedFacts, OfferFacts
 
 # Order of the feature vector the ranker sees: retrieval's text features, then the structured ones.
 # "lexical", "dense" (the two shares of the fused score) and the ranks (among all candidates, and
@@ -127,11 +127,11 @@ def text_feature_rows(
 # from the value function, so the two never disagree.
 
 
-def language_value(need: NeedRecord, offer: OfferRecord) -> float:
+def language_value(need: NeedFacts, offer: OfferFacts) -> float:
     return 1.0 if need.language == offer.language else 0.0
 
 
-def language_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+def language_feature(need: NeedFacts, offer: OfferFacts) -> Feature:
     value = language_value(need, offer)
     if value == 1.0:
         return Feature("language", value, f"both written in {need.language.value}")
@@ -148,12 +148,12 @@ def _money(amount: int, currency: Currency) -> str:
     return f"{amount:,} {currency.value}"
 
 
-def trl_value(need: NeedRecord, offer: OfferRecord) -> float:
+def trl_value(need: NeedFacts, offer: OfferFacts) -> float:
     shortfall = need.min_trl - offer.trl
     return 1.0 if shortfall <= 0 else TRL_SHORTFALL_CREDIT[min(shortfall, len(TRL_SHORTFALL_CREDIT) - 1)]
 
 
-def trl_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+def trl_feature(need: NeedFacts, offer: OfferFacts) -> Feature:
     shortfall = need.min_trl - offer.trl
     if shortfall <= 0:
         return Feature("trl", 1.0, f"offer is at TRL {offer.trl}, need asks for ≥ {need.min_trl}")
@@ -165,11 +165,11 @@ def trl_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
     )
 
 
-def sector_value(need: NeedRecord, offer: OfferRecord) -> float:
+def sector_value(need: NeedFacts, offer: OfferFacts) -> float:
     return sector_relatedness(need.sector, offer.sector)
 
 
-def sector_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+def sector_feature(need: NeedFacts, offer: OfferFacts) -> Feature:
     value = sector_value(need, offer)
     if value == 1.0:
         return Feature("sector", value, f"same sector ({offer.sector.value})")
@@ -177,13 +177,13 @@ def sector_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
     return Feature("sector", value, f"{kind} sectors: need {need.sector.value}, offer {offer.sector.value}")
 
 
-def _budget_and_price(need: NeedRecord, offer: OfferRecord) -> tuple[int | None, int | None]:
+def _budget_and_price(need: NeedFacts, offer: OfferFacts) -> tuple[int | None, int | None]:
     budget = need.budget_max if need.budget_max is not None else need.budget_min
     price = offer.price_min if offer.price_min is not None else offer.price_max
     return budget, price
 
 
-def budget_value(need: NeedRecord, offer: OfferRecord) -> float:
+def budget_value(need: NeedFacts, offer: OfferFacts) -> float:
     budget, price = _budget_and_price(need, offer)
     if budget is None or price is None:
         return NEUTRAL
@@ -194,7 +194,7 @@ def budget_value(need: NeedRecord, offer: OfferRecord) -> float:
     return max(0.0, 1.0 - (price_vnd - budget_vnd) / budget_vnd) if budget_vnd > 0 else 0.0
 
 
-def budget_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+def budget_feature(need: NeedFacts, offer: OfferFacts) -> Feature:
     budget, price = _budget_and_price(need, offer)
     if budget is None or price is None:
         return Feature("budget", NEUTRAL, "price or budget not stated")
@@ -208,13 +208,13 @@ def budget_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
     )
 
 
-def transfer_value(need: NeedRecord, offer: OfferRecord) -> float:
+def transfer_value(need: NeedFacts, offer: OfferFacts) -> float:
     if not need.transfer_types or not offer.transfer_types:
         return NEUTRAL
     return 1.0 if set(need.transfer_types) & set(offer.transfer_types) else 0.0
 
 
-def transfer_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+def transfer_feature(need: NeedFacts, offer: OfferFacts) -> Feature:
     value = transfer_value(need, offer)
     wanted, offered = set(need.transfer_types), set(offer.transfer_types)
     if not wanted or not offered:
@@ -233,7 +233,7 @@ def _broad(region: Region) -> Region:
     return REGION_PARENT.get(region, region)
 
 
-def region_value(need: NeedRecord, offer: OfferRecord) -> float:
+def region_value(need: NeedFacts, offer: OfferFacts) -> float:
     if need.region == offer.region:
         return 1.0
     if Region.NATIONWIDE in (need.region, offer.region) or _broad(need.region) == _broad(offer.region):
@@ -244,7 +244,7 @@ def region_value(need: NeedRecord, offer: OfferRecord) -> float:
     return 0.5
 
 
-def region_feature(need: NeedRecord, offer: OfferRecord) -> Feature:
+def region_feature(need: NeedFacts, offer: OfferFacts) -> Feature:
     value = region_value(need, offer)
     reason = {
         1.0: f"same region ({offer.region.value})",
@@ -270,7 +270,7 @@ def freshness_feature(listing_updated: datetime, *, now: datetime) -> Feature:
     return Feature("freshness", value, f"offer updated {int(_age_days(listing_updated, now))} days ago")
 
 
-def compatibility_values(need: NeedRecord, offer: OfferRecord, *, now: datetime) -> list[float]:
+def compatibility_values(need: NeedFacts, offer: OfferFacts, *, now: datetime) -> list[float]:
     """The values of `compatibility`, without building its reasons: what the ranker reads of every
     candidate."""
     return [
@@ -284,7 +284,7 @@ def compatibility_values(need: NeedRecord, offer: OfferRecord, *, now: datetime)
     ]
 
 
-def compatibility(need: NeedRecord, offer: OfferRecord, *, now: datetime | None = None) -> list[Feature]:
+def compatibility(need: NeedFacts, offer: OfferFacts, *, now: datetime | None = None) -> list[Feature]:
     """Every structured feature of a need–offer pair, in FEATURE_NAMES order (text excluded)."""
     now = now or datetime.now(UTC)
     return [

@@ -11,15 +11,13 @@ from core.taxonomy import Confidentiality, Currency, Language, ListingStatus, Re
 from indexes.documents import listing_text
 
 
-@dataclass(frozen=True)
-class ListingRecord:
-    """Fields offers and needs share."""
+@dataclass(frozen=True, kw_only=True)
+class ListingFacts:
+    """What ranking reads of a listing, its text aside: a match reads these for its ~400 candidates
+    and the text only for the page it shows."""
 
     id: int
     organization_id: int
-    title: str
-    description: str
-    keywords: tuple[str, ...]
     sector: Sector
     transfer_types: tuple[str, ...]
     currency: Currency
@@ -30,6 +28,31 @@ class ListingRecord:
     excluded_organization_ids: frozenset[int] = field(default_factory=frozenset)
     confidentiality: Confidentiality = Confidentiality.PUBLIC
 
+
+@dataclass(frozen=True, kw_only=True)
+class OfferFacts(ListingFacts):
+    trl: int = 1
+    ip_status: str = "none"
+    price_min: int | None = None
+    price_max: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NeedFacts(ListingFacts):
+    min_trl: int = 1
+    budget_min: int | None = None
+    budget_max: int | None = None
+    deadline: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListingRecord(ListingFacts):
+    """A listing with its text: what a query, a shown result and its explanation read."""
+
+    title: str
+    description: str
+    keywords: tuple[str, ...]
+
     @property
     def text(self) -> str:
         """The words a person reads, where matched terms are looked up: punctuated as indexed, so a
@@ -37,20 +60,14 @@ class ListingRecord:
         return listing_text(title=self.title, keywords=self.keywords, description=self.description)
 
 
-@dataclass(frozen=True)
-class OfferRecord(ListingRecord):
-    trl: int = 1
-    ip_status: str = "none"
-    price_min: int | None = None
-    price_max: int | None = None
+@dataclass(frozen=True, kw_only=True)
+class OfferRecord(OfferFacts, ListingRecord):
+    pass
 
 
-@dataclass(frozen=True)
-class NeedRecord(ListingRecord):
-    min_trl: int = 1
-    budget_min: int | None = None
-    budget_max: int | None = None
-    deadline: date | None = None
+@dataclass(frozen=True, kw_only=True)
+class NeedRecord(NeedFacts, ListingRecord):
+    pass
 
 
 class RecordSource(Protocol):
@@ -59,3 +76,7 @@ class RecordSource(Protocol):
     def offers(self, ids: Collection[int]) -> Mapping[int, OfferRecord]: ...
 
     def needs(self, ids: Collection[int]) -> Mapping[int, NeedRecord]: ...
+
+    def offer_facts(self, ids: Collection[int]) -> Mapping[int, OfferFacts]: ...
+
+    def need_facts(self, ids: Collection[int]) -> Mapping[int, NeedFacts]: ...

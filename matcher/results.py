@@ -10,7 +10,7 @@ import numpy as np
 from matcher.explanations import Explanation
 from matcher.features import Feature, compatibility
 from matcher.fusion import FusedCandidate
-from matcher.records import ListingRecord, NeedRecord
+from matcher.records import ListingFacts, ListingRecord, NeedRecord
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,11 @@ class ScoredListing:
 
 @dataclass(frozen=True)
 class CandidatePairs:
-    """The allowed candidates for one listing, in fused order, with their records and ranker features."""
+    """The allowed candidates for one listing, in fused order, with their facts and ranker features."""
 
     listing: ListingRecord
     candidates: list[FusedCandidate]
-    others: list[ListingRecord]
+    others: list[ListingFacts]
     features: np.ndarray
     now: datetime
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from core.access import Viewer, can_see
 from core.taxonomy import ListingStatus
-from matcher.records import ListingRecord
+from matcher.records import ListingFacts
 
 
-def visible_candidate(record: ListingRecord, viewer: Viewer) -> bool:
+def visible_candidate(record: ListingFacts, viewer: Viewer) -> bool:
     """A published listing the viewer may see: nothing else is ever offered as a match."""
     return record.status == ListingStatus.PUBLISHED and can_see(
         viewer,
@@ -17,7 +17,7 @@ def visible_candidate(record: ListingRecord, viewer: Viewer) -> bool:
     )
 
 
-def may_pair(a: ListingRecord, b: ListingRecord) -> bool:
+def may_pair(a: ListingFacts, b: ListingFacts) -> bool:
     """Hard rules: never an organization with itself, never against an explicit exclusion."""
     return (
         a.organization_id != b.organization_id

@@ -16,7 +16,7 @@ from matcher.features import FEATURE_NAMES, compatibility_values, text_feature_r
 from matcher.fusion import AdaptiveFusion, FusedCandidate, fusion_for
 from matcher.links import collapse
 from matcher.ranker import MatchRanker
-from matcher.records import ListingRecord, NeedRecord, OfferRecord, RecordSource
+from matcher.records import ListingFacts, ListingRecord, NeedRecord, OfferRecord, RecordSource
 from matcher.results import CandidatePairs, ScoredListing
 from matcher.rules import may_pair, visible_candidate
 from matcher.text_index import TextIndex
@@ -184,10 +184,14 @@ class Matcher:
             order = np.array([row_of[hit.id] for hit in collapsed], dtype=np.int64)
             also = {hit.id: hit.also for hit in collapsed}
         order = order[:k]
-        kind = "offers" if isinstance(listing, NeedRecord) else "needs"
+        # The candidates were ranked on their facts; the page shown is read with its text, to explain.
+        shown_ids = [pairs.others[row].id for row in order]
+        is_need = isinstance(listing, NeedRecord)
+        shown: Mapping[int, ListingRecord] = source.offers(shown_ids) if is_need else source.needs(shown_ids)
+        kind = "offers" if is_need else "needs"
         return [
             ScoredListing(
-                id=pairs.others[row].id,
+                id=other.id,
                 score=round(float(scores[row]), 4),
                 text_score=round(pairs.candidates[row].score, 4),
                 explanation=explain(
@@ -196,13 +200,15 @@ class Matcher:
                     x=pairs.features[row],
                     features=pairs.structured(row),
                     query=listing,
-                    other=pairs.others[row],
+                    other=other,
                 ),
                 ranker_version=self.ranker_version,
                 features=tuple(round(float(value), 6) for value in pairs.features[row]),
-                also=also.get(pairs.others[row].id, ()),
+                also=also.get(other.id, ()),
             )
             for row in order
+            # Gone between the two reads (deleted a moment ago): not shown.
+            if (other := shown.get(pairs.others[row].id)) is not None
         ]
 
     def candidate_pairs(
@@ -215,7 +221,8 @@ class Matcher:
         now: datetime | None = None,
         hidden_ids: Collection[int] = frozenset(),
     ) -> CandidatePairs:
-        """Every candidate of the other side that the hard rules allow, with the ranker's features."""
+        """Every candidate of the other side that the hard rules allow, with its facts (no text) and the
+        ranker's features."""
         is_need = isinstance(listing, NeedRecord)
         own, other = ("needs", "offers") if is_need else ("offers", "needs")
         fused = self.candidates_for(
@@ -227,7 +234,7 @@ class Matcher:
             hidden_ids=hidden_ids,
         )
         ids = [candidate.id for candidate in fused]
-        found: Mapping[int, ListingRecord] = source.offers(ids) if is_need else source.needs(ids)
+        found: Mapping[int, ListingFacts] = source.offer_facts(ids) if is_need else source.need_facts(ids)
         now = now or datetime.now(UTC)
         candidates, others, structured = [], [], []
         for candidate in fused:

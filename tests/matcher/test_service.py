@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from itertools import pairwise
 
@@ -16,7 +16,7 @@ from indexes.encoder import FakeEncoder
 from indexes.text import analyze, text_language
 from matcher.fusion import AdaptiveFusion
 from matcher.ranker import default_ranker
-from matcher.records import ListingRecord, NeedRecord, OfferRecord
+from matcher.records import ListingRecord, NeedFacts, NeedRecord, OfferFacts, OfferRecord
 from matcher.service import Matcher
 from tests.matcher.test_features import NOW, need, offer
 
@@ -70,15 +70,31 @@ class WordOverlapIndex:
         return FakeEncoder().encode_queries(sentences)
 
 
+def facts_of(record: OfferRecord | NeedRecord) -> OfferFacts | NeedFacts:
+    kind = OfferFacts if isinstance(record, OfferRecord) else NeedFacts
+    return kind(**{field.name: getattr(record, field.name) for field in fields(kind)})
+
+
 class Records:
+    """The listings in memory, counting which ids were read with their text."""
+
     def __init__(self, offers: dict[int, OfferRecord], needs: dict[int, NeedRecord]) -> None:
         self._offers, self._needs = offers, needs
+        self.read_with_text: list[int] = []
 
     def offers(self, ids: Collection[int]) -> dict[int, OfferRecord]:
+        self.read_with_text.extend(ids)
         return {i: self._offers[i] for i in ids if i in self._offers}
 
     def needs(self, ids: Collection[int]) -> dict[int, NeedRecord]:
+        self.read_with_text.extend(ids)
         return {i: self._needs[i] for i in ids if i in self._needs}
+
+    def offer_facts(self, ids: Collection[int]) -> dict[int, OfferFacts]:
+        return {i: facts_of(self._offers[i]) for i in ids if i in self._offers}  # type: ignore[misc]
+
+    def need_facts(self, ids: Collection[int]) -> dict[int, NeedFacts]:
+        return {i: facts_of(self._needs[i]) for i in ids if i in self._needs}  # type: ignore[misc]
 
 
 def build(offers: list[OfferRecord], needs: list[NeedRecord]) -> tuple[Matcher, Records]:
@@ -139,6 +155,42 @@ def test_allowed_ids_are_applied_inside_retrieval() -> None:
     )
     assert sorted(r.id for r in results) == [2, 4]
     assert matcher.match_need(need=THE_NEED, allowed_offer_ids=set(), source=records, viewer=BROKER) == []
+
+
+def test_candidates_are_ranked_on_their_facts_and_only_the_shown_are_read_with_text() -> None:
+    offers = [offer(id=i, organization_id=10 + i) for i in range(1, 7)]
+    matcher, records = build(offers, [THE_NEED])
+    everything = matcher.match_need(
+        need=THE_NEED, allowed_offer_ids=None, source=records, viewer=BROKER, k=6, now=NOW
+    )
+    assert len(everything) == 6
+    records.read_with_text.clear()
+    top = matcher.match_need(
+        need=THE_NEED, allowed_offer_ids=None, source=records, viewer=BROKER, k=2, now=NOW
+    )
+    assert [r.id for r in top] == [r.id for r in everything[:2]]
+    assert sorted(records.read_with_text) == sorted(r.id for r in top)
+    assert [r.explanation.matched_terms for r in top] == [r.explanation.matched_terms for r in everything[:2]]
+    assert all(r.explanation.matched_terms for r in top)
+
+
+def test_a_candidate_deleted_between_its_facts_and_its_text_is_not_shown() -> None:
+    offers = [offer(id=i, organization_id=10 + i) for i in range(1, 4)]
+    matcher, records = build(offers, [THE_NEED])
+    ranked = [
+        r.id
+        for r in matcher.match_need(
+            need=THE_NEED, allowed_offer_ids=None, source=records, viewer=BROKER, now=NOW
+        )
+    ]
+    read_text = records.offers
+
+    def deleted_meanwhile(ids: Collection[int]) -> dict[int, OfferRecord]:
+        return {i: record for i, record in read_text(ids).items() if i != ranked[0]}
+
+    records.offers = deleted_meanwhile  # type: ignore[method-assign]
+    shown = matcher.match_need(need=THE_NEED, allowed_offer_ids=None, source=records, viewer=BROKER, now=NOW)
+    assert [r.id for r in shown] == ranked[1:]
 
 
 def test_hidden_ids_are_dropped_from_the_candidates_and_the_total() -> None:
