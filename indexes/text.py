@@ -141,7 +141,8 @@ def _whole_words(stem_english: bool) -> Analyzer:
 # stops tracking them, and walking the cache's sets made each full collection take 30-40 ms.
 TextWord = tuple[str, tuple[str, ...] | None, tuple[str, ...] | None]
 # Listings' words kept for explaining: a result page (20) and the demo's catalogue (234) fit. In a
-# catalogue of 10^5 a listing rarely comes back while kept, and 4,096 held ~96 MiB in every worker.
+# catalogue of 10^5 a listing rarely comes back while kept, and 4,096 held ~96 MiB in every worker
+# (~15 KiB a text since texts share their words' forms, against ~23 before).
 TEXTS_KEPT = 512
 
 
@@ -167,7 +168,6 @@ def _text_words(text: str, stem_english: bool, compounds: frozenset[str]) -> tup
     lowered = [token.lower() for token in tokens]
     starts = {compound.split("_", 1)[0] for compound in compounds}
     longest = max((compound.count("_") + 1 for compound in compounds), default=1)
-    whole = _whole_words(stem_english)
     words: list[TextWord] = []
     position = 0
     while position < len(tokens):
@@ -184,11 +184,18 @@ def _text_words(text: str, stem_english: bool, compounds: frozenset[str]) -> tup
             ),
             1,
         )
-        word = "_".join(lowered[position : position + size])
-        syllables = tuple({fold_diacritics(part): None for part in word.split("_")}) if "_" in word else None
-        words.append((" ".join(tokens[position : position + size]), tuple(whole.word_forms(word)), syllables))
+        forms, syllables = _explained_word("_".join(lowered[position : position + size]), stem_english)
+        words.append((" ".join(tokens[position : position + size]), forms, syllables))
         position += size
     return tuple(words)
+
+
+@lru_cache(maxsize=65_536)
+def _explained_word(word: str, stem_english: bool) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """A word's forms and, for a compound, its folded syllables: words repeat across listings, so every
+    text kept for explaining shares these tuples instead of holding its own."""
+    syllables = tuple({fold_diacritics(part): None for part in word.split("_")}) if "_" in word else None
+    return _word_forms_cached(_whole_words(stem_english), word), syllables
 
 
 @lru_cache(maxsize=1024)

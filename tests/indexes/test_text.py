@@ -90,6 +90,21 @@ def test_a_listings_compounds_decide_its_words() -> None:
     assert matched_terms("máy bay", text) == matched_terms("máy bay", text, compounds=compound_words(text))
 
 
+def test_texts_kept_for_explaining_share_their_words_forms() -> None:
+    first = _text_words("Hệ thống tưới nhỏ giọt cho sầu riêng", True, frozenset({"hệ_thống", "sầu_riêng"}))
+    second = _text_words("Sầu riêng và hệ thống tưới", True, frozenset({"hệ_thống", "sầu_riêng"}))
+    by_display = {display.lower(): (forms, syllables) for display, forms, syllables in first}
+    shared = [
+        (display.lower(), forms, syllables) for display, forms, syllables in second if forms is not None
+    ]
+    assert {display for display, _, _ in shared} == {"sầu riêng", "và", "hệ thống", "tưới"}
+    for display, forms, syllables in shared:
+        if display in by_display:
+            assert forms is by_display[display][0] and syllables is by_display[display][1]
+    assert by_display["sầu riêng"][1] == ("sau", "rieng")
+    assert "sầu_riêng" in by_display["sầu riêng"][0] and "sau_rieng" in by_display["sầu riêng"][0]
+
+
 def test_words_rebuilt_from_compounds_agree_with_pyvi_on_the_demo_listings() -> None:
     """Explanations read a listing's words from the compounds the index kept, joined wherever they
     occur; pyvi reads context, so it may leave a pair apart once that it joined elsewhere in the text."""
