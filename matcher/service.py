@@ -207,8 +207,8 @@ class Matcher:
                 also=also.get(other.id, ()),
             )
             for row in order
-            # Gone between the two reads (deleted a moment ago): not shown.
-            if (other := shown.get(pairs.others[row].id)) is not None
+            # Deleted, archived or hidden between the two reads: not shown.
+            if (other := shown.get(pairs.others[row].id)) is not None and visible_candidate(other, viewer)
         ]
 
     def candidate_pairs(

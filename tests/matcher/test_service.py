@@ -174,7 +174,7 @@ def test_candidates_are_ranked_on_their_facts_and_only_the_shown_are_read_with_t
     assert all(r.explanation.matched_terms for r in top)
 
 
-def test_a_candidate_deleted_between_its_facts_and_its_text_is_not_shown() -> None:
+def test_a_candidate_deleted_or_archived_between_its_facts_and_its_text_is_not_shown() -> None:
     offers = [offer(id=i, organization_id=10 + i) for i in range(1, 4)]
     matcher, records = build(offers, [THE_NEED])
     ranked = [
@@ -185,12 +185,14 @@ def test_a_candidate_deleted_between_its_facts_and_its_text_is_not_shown() -> No
     ]
     read_text = records.offers
 
-    def deleted_meanwhile(ids: Collection[int]) -> dict[int, OfferRecord]:
-        return {i: record for i, record in read_text(ids).items() if i != ranked[0]}
+    def changed_meanwhile(ids: Collection[int]) -> dict[int, OfferRecord]:
+        found = {i: record for i, record in read_text(ids).items() if i != ranked[0]}
+        found[ranked[1]] = replace(found[ranked[1]], status=ListingStatus.ARCHIVED)
+        return found
 
-    records.offers = deleted_meanwhile  # type: ignore[method-assign]
+    records.offers = changed_meanwhile  # type: ignore[method-assign]
     shown = matcher.match_need(need=THE_NEED, allowed_offer_ids=None, source=records, viewer=BROKER, now=NOW)
-    assert [r.id for r in shown] == ranked[1:]
+    assert [r.id for r in shown] == ranked[2:]
 
 
 def test_hidden_ids_are_dropped_from_the_candidates_and_the_total() -> None:
