@@ -205,11 +205,24 @@ def _query_words(query: str, stem_english: bool) -> tuple[frozenset[str], frozen
     return words, frozenset(fold_diacritics(part) for word in words for part in word.split("_"))
 
 
+@lru_cache(maxsize=1024)
+def _listing_query_words(
+    query: str, stem_english: bool, compounds: frozenset[str]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """`_query_words` of a listing's text from the compounds its index holds, without pyvi: a match's
+    query is a whole listing, which pyvi took milliseconds to segment."""
+    words = frozenset(
+        form for _, forms, _ in _text_words(query, stem_english, compounds) for form in forms or ()
+    )
+    return words, frozenset(fold_diacritics(part) for word in words for part in word.split("_"))
+
+
 def matched_terms(
     query: str,
     text: str,
     *,
     compounds: frozenset[str] | None = None,
+    query_compounds: frozenset[str] | None = None,
     analyzer: Analyzer = DEFAULT_ANALYZER,
 ) -> list[str]:
     """Whole words of `text`, in its own spelling, that match the query; adjacent matches form one phrase.
@@ -217,9 +230,14 @@ def matched_terms(
     Used to explain a match ("Y tế", "trí tuệ nhân tạo"), so it works on pyvi words: a compound
     matches as a whole, or when every one of its syllables is in the query (unaccented or differently
     segmented typing); a lone syllable matches only a lone query word, so "máy" of "máy bay" is no match.
-    `compounds`: those of `text` as the index holds them (else `text` is segmented again).
+    `compounds`: those of `text` as the index holds them (else `text` is segmented again);
+    `query_compounds` likewise for a query that is an indexed listing's text.
     """
-    query_words, query_syllables = _query_words(query, analyzer.stem_english)
+    query_words, query_syllables = (
+        _query_words(query, analyzer.stem_english)
+        if query_compounds is None
+        else _listing_query_words(query, analyzer.stem_english, query_compounds)
+    )
     known = compound_words(text, analyzer) if compounds is None else compounds
     phrases: list[str] = []
     run: list[str] = []

@@ -63,12 +63,23 @@ class Explanation:
     correspondences: list[Correspondence] = field(default_factory=list)
 
 
-def matched_phrases(index: ExplainingIndex, query: str, record: ListingRecord) -> list[str]:
-    """Matched phrases in the listing's own words, longest first, without uninformative ones."""
+def matched_phrases(
+    index: ExplainingIndex,
+    query: str,
+    record: ListingRecord,
+    *,
+    query_compounds: frozenset[str] | None = None,
+) -> list[str]:
+    """Matched phrases in the listing's own words, longest first, without uninformative ones;
+    `query_compounds`: those of a listing query as its own index holds them (see `compounds_of`)."""
     # The listing's words as the index segmented them: segmenting again took a tenth of a request.
     text = record.text
-    compounds = index.compound_words(IndexDocument(record.id, text, language=record.language.value))
-    found = [phrase.split() for phrase in matched_terms(query, text, compounds=compounds)]
+    found = [
+        phrase.split()
+        for phrase in matched_terms(
+            query, text, compounds=compounds_of(index, record), query_compounds=query_compounds
+        )
+    ]
     # Asked once for every word, then once for the trimmed phrases: each question takes the index's lock.
     telling_words = index.informative({word for words in found for word in words})
     phrases: dict[str, str] = {}
@@ -86,6 +97,11 @@ def matched_phrases(index: ExplainingIndex, query: str, record: ListingRecord) -
     return sorted(
         (phrase for phrase in phrases.values() if phrase in telling), key=lambda phrase: -len(phrase)
     )[:MAX_MATCHED_TERMS]
+
+
+def compounds_of(index: ExplainingIndex, record: ListingRecord) -> frozenset[str] | None:
+    """The compounds `index` holds for the listing's current text; None if it holds another text."""
+    return index.compound_words(IndexDocument(record.id, record.text, language=record.language.value))
 
 
 def correspondences(
@@ -114,9 +130,10 @@ def explain(
     features: list[Feature],
     query: ListingRecord,
     other: ListingRecord,
+    query_compounds: frozenset[str] | None = None,
 ) -> Explanation:
     """The explanation of one pair: `x` its ranker features, `features` its structured ones, `index`
-    the other listing's kind."""
+    the other listing's kind, `query_compounds` the query listing's (from its own kind's index)."""
     effects = ranker.contributions(x, reference=REFERENCE)
     named = dict(zip(FEATURE_NAMES, effects, strict=True))
     named_value = dict(zip(FEATURE_NAMES, x, strict=True))
@@ -128,7 +145,7 @@ def explain(
     )
     return Explanation(
         correspondences=correspondences(index, query, other) if query.language != other.language else [],
-        matched_terms=matched_phrases(index, query.text, other),
+        matched_terms=matched_phrases(index, query.text, other, query_compounds=query_compounds),
         features=[text_effect]
         + [
             FeatureEffect(

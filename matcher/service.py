@@ -11,7 +11,7 @@ from core.access import Viewer
 from core.taxonomy import ListingStatus
 from indexes.documents import Hits, IndexDocument, listing_text
 from indexes.encoder import Encoder
-from matcher.explanations import Explanation, explain, matched_phrases
+from matcher.explanations import Explanation, compounds_of, explain, matched_phrases
 from matcher.features import FEATURE_NAMES, compatibility_values, text_feature_rows
 from matcher.fusion import AdaptiveFusion, FusedCandidate, fusion_for
 from matcher.links import collapse
@@ -188,7 +188,8 @@ class Matcher:
         shown_ids = [pairs.others[row].id for row in order]
         is_need = isinstance(listing, NeedRecord)
         shown: Mapping[int, ListingRecord] = source.offers(shown_ids) if is_need else source.needs(shown_ids)
-        kind = "offers" if is_need else "needs"
+        kind, own = ("offers", "needs") if is_need else ("needs", "offers")
+        query_compounds = compounds_of(self.indexes[own], listing) if own in self.indexes else None
         return [
             ScoredListing(
                 id=other.id,
@@ -201,6 +202,7 @@ class Matcher:
                     features=pairs.structured(row),
                     query=listing,
                     other=other,
+                    query_compounds=query_compounds,
                 ),
                 ranker_version=self.ranker_version,
                 features=tuple(round(float(value), 6) for value in pairs.features[row]),

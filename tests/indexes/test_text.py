@@ -10,6 +10,8 @@ from pyvi import ViTokenizer
 from indexes.documents import listing_text
 from indexes.text import (
     DEFAULT_ANALYZER,
+    _listing_query_words,
+    _query_words,
     _text_words,
     analyze,
     compound_words,
@@ -128,3 +130,28 @@ def test_words_rebuilt_from_compounds_agree_with_pyvi_on_the_demo_listings() -> 
             agreed += sum(block.size for block in blocks)
             total += len(expected)
     assert total > 10_000 and agreed / total >= 0.995
+
+
+def test_a_listing_querys_words_come_from_its_compounds() -> None:
+    words, syllables = _listing_query_words("Máy bay phun thuốc", True, frozenset({"máy_bay", "may_bay"}))
+    assert {"máy_bay", "may_bay", "phun", "thuốc", "thuoc"} <= words and "máy" not in words
+    assert {"may", "bay", "phun", "thuoc"} == syllables
+    apart, _ = _listing_query_words("Máy bay phun thuốc", True, frozenset())
+    assert "máy" in apart and "máy_bay" not in apart
+
+
+def test_listing_query_words_from_compounds_agree_with_pyvi_on_the_demo_listings() -> None:
+    same = listings = shared = forms = 0
+    for name in ("offers.jsonl", "needs.jsonl"):
+        for line in (DEMO_DIR / name).read_text(encoding="utf-8").splitlines():
+            listing = json.loads(line)
+            text = listing_text(
+                title=listing["title"], keywords=listing["keywords"], description=listing["description"]
+            )
+            expected = _query_words(text, True)
+            rebuilt = _listing_query_words(text, True, compound_words(text))
+            listings += 1
+            same += expected == rebuilt
+            shared += len(expected[0] & rebuilt[0])
+            forms += len(expected[0] | rebuilt[0])
+    assert listings > 200 and same / listings >= 0.95 and shared / forms >= 0.995
