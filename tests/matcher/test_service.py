@@ -195,6 +195,30 @@ def test_a_candidate_deleted_or_archived_between_its_facts_and_its_text_is_not_s
     assert [r.id for r in shown] == ranked[2:]
 
 
+class NoCompoundsIndex(WordOverlapIndex):
+    """Holds every listing with no compounds, as an index of unsegmented text would."""
+
+    def compound_words(self, document: object) -> frozenset[str]:  # type: ignore[override]
+        return frozenset()
+
+
+def test_a_matchs_query_words_come_from_the_query_listings_own_index() -> None:
+    need_record = need(id=100, organization_id=20, title="Máy bay phun thuốc cho nông sản", description="")
+    dryer = offer(id=1, organization_id=10, title="Máy sấy nông sản", description="")
+    matcher, records = build([dryer], [need_record])
+    # The stand-in index holds no compounds (None): pyvi reads "máy bay" and "máy sấy" as words.
+    segmented = matcher.match_need(
+        need=need_record, allowed_offer_ids=None, source=records, viewer=BROKER, now=NOW
+    )
+    assert "Máy" not in segmented[0].explanation.matched_terms
+    # Indexes that hold no compounds for either: lone syllables, and the need's "máy" meets the dryer's.
+    matcher.indexes = {name: NoCompoundsIndex(index.records) for name, index in matcher.indexes.items()}  # type: ignore[attr-defined]
+    unsegmented = matcher.match_need(
+        need=need_record, allowed_offer_ids=None, source=records, viewer=BROKER, now=NOW
+    )
+    assert "Máy" in unsegmented[0].explanation.matched_terms
+
+
 def test_hidden_ids_are_dropped_from_the_candidates_and_the_total() -> None:
     needs = [replace(THE_NEED, id=100 + i, organization_id=20 + i) for i in range(4)]
     matcher, records = build([offer(id=1)], needs)
