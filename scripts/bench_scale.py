@@ -243,6 +243,12 @@ def main() -> None:
         help="a data folder kept between runs: the catalogue (and its indexes) is built there once and "
         "reused by later runs with the same --listings and --url",
     )
+    parser.add_argument(
+        "--server-log",
+        type=Path,
+        default=None,
+        help="append the server's output (its INFO log: rebuilds, compactions, leadership) to this file",
+    )
     args = parser.parse_args()
     with _data_folder(args.keep) as scratch:
         env = {
@@ -272,11 +278,12 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}/api/v1"
         started = time.perf_counter()
+        log = args.server_log.open("ab") if args.server_log else None
         server = subprocess.Popen(
             [*cli, "serve", "--port", str(port), "--workers", str(args.api_workers)],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
             start_new_session=True,
         )
         try:
@@ -290,6 +297,8 @@ def main() -> None:
             rss, pss = memory_mib(server.pid), memory_mib(server.pid, "Pss")
         finally:
             stop_server(server)
+            if log:
+                log.close()
     total = sum(len(v) for v in results.latencies.values())
     print(
         f"{make_engine(url).dialect.name}, demo + {args.listings:,} synthetic listings ({args.corpus} corpus), "

@@ -14,6 +14,7 @@ import typer
 from core.settings import get_settings
 from models.base import make_engine, make_session_factory, transaction
 from models.migrate import upgrade
+from scripts.commands.serving import LOG_FORMAT
 
 
 def reindex(
@@ -107,7 +108,7 @@ def deliver_webhooks(
 
     from api.webhooks import WebhookDeliverer
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = get_settings()
     engine = make_engine(settings.sqlalchemy_url)
     upgrade(engine)

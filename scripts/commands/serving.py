@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from core.settings import get_settings
 from scripts.commands.database import load_demo_command
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def serve(
@@ -24,7 +27,7 @@ def serve(
     """Run the API server (migrating the database first); several workers share one data directory."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     if demo:
         load_demo_command()
     settings = get_settings()
@@ -32,9 +35,33 @@ def serve(
     if count == 1:
         from api.app import create_app
 
-        uvicorn.run(create_app(settings.model_copy(update={"api_workers": 1})), host=host, port=port)
+        uvicorn.run(
+            create_app(settings.model_copy(update={"api_workers": 1})),
+            host=host,
+            port=port,
+            log_config=log_config(),
+        )
         return
     # Each worker builds its own app from the environment, where it learns how many they are; this
     # process only watches them, so it does not import the app (130 MB it would hold for nothing).
     os.environ["TECHMATCH_API_WORKERS"] = str(count)
-    uvicorn.run("api.app:create_app", factory=True, workers=count, host=host, port=port)
+    uvicorn.run(
+        "api.app:create_app", factory=True, workers=count, host=host, port=port, log_config=log_config()
+    )
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging plus the application's own INFO lines: uvicorn applies it in every worker it
+    spawns, where this process's `basicConfig` does not reach (leadership, rebuilds, compactions were
+    silent with --workers)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["application"] = {"format": LOG_FORMAT}
+    config["handlers"]["application"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "application",
+        "stream": "ext://sys.stderr",
+    }
+    config["root"] = {"handlers": ["application"], "level": "INFO"}
+    return config

@@ -4,6 +4,7 @@ through one process is found by a search through another, and exactly one proces
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -41,12 +42,13 @@ def environment(tmp_path: Path, database_url: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(env: dict[str, str], *options: str) -> Iterator[str]:
-    """A `techmatch serve` process; its API base URL once it answers."""
+def serving(env: dict[str, str], *options: str, log: Path | None = None) -> Iterator[str]:
+    """A `techmatch serve` process; its API base URL once it answers; `log`: where its output goes."""
     port = free_port()
     command = [sys.executable, "-m", "scripts.cli", "serve", "--port", str(port), *options]
+    output = log.open("wb") if log else subprocess.DEVNULL
     server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
     )
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
@@ -61,6 +63,8 @@ def serving(env: dict[str, str], *options: str) -> Iterator[str]:
         yield base
     finally:
         stop_server(server)
+        if log:
+            output.close()  # type: ignore[union-attr]
 
 
 def post_offer(base: str, word: str) -> int:
@@ -122,11 +126,13 @@ def test_a_write_through_one_process_is_found_through_the_other(
 
 
 def test_serve_workers_starts_one_leader(environment: dict[str, str], tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    with serving(environment, "--workers", "2") as base:
+    data, log = tmp_path / "data", tmp_path / "serve.log"
+    with serving(environment, "--workers", "2", log=log) as base:
         roles = roles_seen(base)
         # The lock names its holder, a live worker, and the leader's notice is its.
         holder = lock_holder(data)
         assert (data / "leader.ready").read_text().split()[0] == (data / "leader.lock").read_text().strip()
         assert all((role == "leader") == (pid == holder) for pid, role in roles.items())
         assert found_within(base, "zqxthree", post_offer(base, "zqxthree"))
+    # Each worker logs through the application's handler: the leader says so, once.
+    assert len(re.findall(r"INFO api\.leadership: API worker \d+ leads", log.read_text())) == 1
