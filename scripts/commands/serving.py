@@ -64,4 +64,6 @@ def log_config() -> dict[str, Any]:
         "stream": "ext://sys.stderr",
     }
     config["root"] = {"handlers": ["application"], "level": "INFO"}
+    # Its INFO lines report the CPU builds it tried and could not load, as tracebacks: not news.
+    config["loggers"]["faiss.loader"] = {"level": "WARNING"}
     return config
