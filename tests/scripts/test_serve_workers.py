@@ -4,7 +4,6 @@ through one process is found by a search through another, and exactly one proces
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
@@ -134,5 +133,6 @@ def test_serve_workers_starts_one_leader(environment: dict[str, str], tmp_path: 
         assert (data / "leader.ready").read_text().split()[0] == (data / "leader.lock").read_text().strip()
         assert all((role == "leader") == (pid == holder) for pid, role in roles.items())
         assert found_within(base, "zqxthree", post_offer(base, "zqxthree"))
-    # Each worker logs through the application's handler: the leader says so, once.
-    assert len(re.findall(r"INFO api\.leadership: API worker \d+ leads", log.read_text())) == 1
+    # The workers log through the application's handler (with --workers they were silent): the
+    # leader's notice is there. (A follower may take over and say so too while they shut down.)
+    assert f"INFO api.leadership: API worker {holder} leads" in log.read_text()
