@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,11 +11,7 @@ from sqlalchemy.orm import Session
 from api.record_cache import RecordCache
 from matcher.records import ListingFacts, ListingRecord, NeedFacts, NeedRecord, OfferFacts, OfferRecord
 from models.id_sets import id_in
-from models.listings import Need, Offer
-
-V = TypeVar("V")
-# Reads the listings of some ids from the store.
-Loader = Callable[[list[int]], Mapping[int, V]]
+from models.listings import LISTING_MODELS
 
 # Read as stored; the two list columns after them become a tuple and a frozenset.
 PLAIN = ("id", "organization_id", "sector", "currency", "region", "language", "status", "updated_at")
@@ -100,45 +96,36 @@ class StoreRecords:
         self.cache = cache
         self.facts_cache = facts_cache
 
-    # A cache holds both kinds under (kind, id), typed by their base: what it gives back for "offers" is
-    # what the offer loader put there.
     def offers(self, ids: Collection[int]) -> Mapping[int, OfferRecord]:
-        load: Loader[ListingRecord] = self._loader(Offer, OFFER_FIELDS, offer_record)
-        found = _read(self.cache, "offers", ids, load)
-        return found  # type: ignore[return-value]
+        return self._read(self.cache, "offers", ids, OFFER_FIELDS, offer_record)
 
     def needs(self, ids: Collection[int]) -> Mapping[int, NeedRecord]:
-        load: Loader[ListingRecord] = self._loader(Need, NEED_FIELDS, need_record)
-        found = _read(self.cache, "needs", ids, load)
-        return found  # type: ignore[return-value]
+        return self._read(self.cache, "needs", ids, NEED_FIELDS, need_record)
 
     def offer_facts(self, ids: Collection[int]) -> Mapping[int, OfferFacts]:
-        load: Loader[ListingFacts] = self._loader(Offer, OFFER_FACTS, offer_facts)
-        found = _read(self.facts_cache, "offers", ids, load)
-        return found  # type: ignore[return-value]
+        return self._read(self.facts_cache, "offers", ids, OFFER_FACTS, offer_facts)
 
     def need_facts(self, ids: Collection[int]) -> Mapping[int, NeedFacts]:
-        load: Loader[ListingFacts] = self._loader(Need, NEED_FACTS, need_facts)
-        found = _read(self.facts_cache, "needs", ids, load)
-        return found  # type: ignore[return-value]
+        return self._read(self.facts_cache, "needs", ids, NEED_FACTS, need_facts)
 
-    def _loader(
-        self, model: type[Offer] | type[Need], fields: tuple[str, ...], build: Callable[[Any], V]
-    ) -> Loader[V]:
-        def load(ids: list[int]) -> dict[int, V]:
-            if not ids:
+    def _read(
+        self,
+        cache: RecordCache[Any] | None,
+        kind: str,
+        ids: Collection[int],
+        fields: tuple[str, ...],
+        build: Callable[[Any], Any],
+    ) -> Mapping[int, Any]:
+        """`ids` of `kind` built from `fields`, through `cache` (which holds both kinds under (kind, id))."""
+        model = LISTING_MODELS[kind]
+
+        def load(missing: list[int]) -> dict[int, Any]:
+            if not missing:
                 return {}
             columns = [getattr(model, name) for name in fields]
-            rows = self.session.execute(select(*columns).where(id_in(model.id, ids)))
-            return {row.id: build(row) for row in rows}
+            return {
+                row.id: build(row)
+                for row in self.session.execute(select(*columns).where(id_in(model.id, missing)))
+            }
 
-        return load
-
-
-def _read(
-    cache: RecordCache[V] | None,
-    kind: str,
-    ids: Collection[int],
-    load: Callable[[list[int]], Mapping[int, V]],
-) -> Mapping[int, V]:
-    return load(list(ids)) if cache is None else cache.read(kind, ids, load)
+        return load(list(ids)) if cache is None else cache.read(kind, ids, load)
