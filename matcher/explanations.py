@@ -73,11 +73,10 @@ def matched_phrases(
     """Matched phrases in the listing's own words, longest first, without uninformative ones;
     `query_compounds`: those of a listing query as its own index holds them (see `compounds_of`)."""
     # The listing's words as the index segmented them: segmenting again took a tenth of a request.
-    text = record.text
     found = [
         phrase.split()
         for phrase in matched_terms(
-            query, text, compounds=compounds_of(index, record), query_compounds=query_compounds
+            query, record.text, compounds=compounds_of(index, record), query_compounds=query_compounds
         )
     ]
     # Asked once for every word, then once for the trimmed phrases: each question takes the index's lock.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Protocol
 
 from core.taxonomy import Confidentiality, Currency, Language, ListingStatus, Region, Sector
@@ -53,10 +54,11 @@ class ListingRecord(ListingFacts):
     description: str
     keywords: tuple[str, ...]
 
-    @property
+    @cached_property
     def text(self) -> str:
         """The words a person reads, where matched terms are looked up: punctuated as indexed, so a
-        phrase never runs from one keyword into the next."""
+        phrase never runs from one keyword into the next. Composed once: explaining a page reads
+        the query's and each result's text several times."""
         return listing_text(title=self.title, keywords=self.keywords, description=self.description)
 
 
