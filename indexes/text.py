@@ -201,8 +201,7 @@ def _explained_word(word: str, stem_english: bool) -> tuple[tuple[str, ...], tup
 @lru_cache(maxsize=1024)
 def _query_words(query: str, stem_english: bool) -> tuple[frozenset[str], frozenset[str]]:
     """A query's whole words and their folded syllables (one query explains a page of results)."""
-    words = frozenset(_whole_words(stem_english).analyze(query))
-    return words, frozenset(fold_diacritics(part) for word in words for part in word.split("_"))
+    return _with_syllables(frozenset(_whole_words(stem_english).analyze(query)))
 
 
 @lru_cache(maxsize=1024)
@@ -211,9 +210,12 @@ def _listing_query_words(
 ) -> tuple[frozenset[str], frozenset[str]]:
     """`_query_words` of a listing's text from the compounds its index holds, without pyvi: a match's
     query is a whole listing, which pyvi took milliseconds to segment."""
-    words = frozenset(
-        form for _, forms, _ in _text_words(query, stem_english, compounds) for form in forms or ()
-    )
+    words = _text_words(query, stem_english, compounds)
+    return _with_syllables(frozenset(form for _, forms, _ in words for form in forms or ()))
+
+
+def _with_syllables(words: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """A query's words and the folded syllables of each, which a compound of the text must all find."""
     return words, frozenset(fold_diacritics(part) for word in words for part in word.split("_"))
 
 
