@@ -292,9 +292,17 @@ class ListingIndex:
                 return []
             return self.vectors.search(vector[None, :], k, allowed_ids=allowed)[0]
 
-    def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None) -> Hits:
+    def lexical_search(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_ids: Collection[int] | None = None,
+        max_terms: int | None = None,
+    ) -> Hits:
+        """BM25 hits; `max_terms`: score only the query's heaviest terms (see `LexicalIndex.search`)."""
         with self._lock.read_lock():
-            return self.lexical.search(text, k, allowed_ids=allowed_ids)
+            return self.lexical.search(text, k, allowed_ids=allowed_ids, max_terms=max_terms)
 
     def informative(self, phrases: Iterable[str]) -> set[str]:
         """Those of `phrases` that tell something: a stop word found in most listings of its language

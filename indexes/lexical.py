@@ -119,26 +119,27 @@ class LexicalIndex:
                 self._discard_from_base(int(doc_id))
 
     def search(
-        self, query: str, k: int, *, allowed_ids: Collection[int] | None = None
+        self,
+        query: str,
+        k: int,
+        *,
+        allowed_ids: Collection[int] | None = None,
+        max_terms: int | None = None,
     ) -> list[tuple[int, float]]:
-        """Up to k (id, BM25 score) best first; only documents sharing a term with the query."""
+        """Up to k (id, BM25 score) best first; only documents sharing a term with the query. With
+        `max_terms`, only that many of the query's terms are scored, those of the highest weight
+        (repeats x idf), as Lucene's MoreLikeThis does with a document used as a query."""
         n_docs = len(self)
         if not n_docs or k <= 0:
             return []
         base, delta = self._base, self._delta
         in_base = len(base)
-        # float32: a match's long query reads ~10^6 postings at 10^5 listings, and half the bytes moved
-        # made scoring a quarter faster; base and delta documents are scored by the same steps, so a
-        # document's score does not depend on where it lives.
+        # float32: a long query reads many postings, and half the bytes moved made scoring a quarter
+        # faster; base and delta documents are scored by the same steps, so a document's score does
+        # not depend on where it lives.
         scores = np.zeros(in_base + len(delta.id_of_slot), dtype=np.float32)
         average_length = (base.total_length - self._deleted_length + delta.total_length) / n_docs
-        # A word repeated in the query (a listing's whole text, when matching) adds its score as often
-        # as it occurs, as in Lucene, but its postings are read once.
-        for term, repeats in Counter(self.analyzer.analyze_query(query)).items():
-            index, df = self._frequency(term)
-            if not df:
-                continue
-            idf = np.float32(repeats * math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
+        for idf, term, index in self._query_terms(query, n_docs, max_terms):
             # np.add.at, not `scores[slots] +=`, which reads, adds and writes back in three passes: a
             # match at 10^6 listings adds millions of postings, and this took 36 ms where that took 63.
             if index is not None:
@@ -165,6 +166,24 @@ class LexicalIndex:
         # Ties broken by id so results are reproducible whatever the slot layout.
         order = np.lexsort((doc_ids, -scores[candidates]))[:k]
         return [(int(i), float(s)) for i, s in zip(doc_ids[order], scores[candidates[order]], strict=True)]
+
+    def _query_terms(
+        self, query: str, n_docs: int, max_terms: int | None
+    ) -> list[tuple[np.float32, str, int | None]]:
+        """(weight, term, base vocabulary index) of each query term found in the index: its idf times
+        how often the query repeats it, as Lucene adds a repeated term's score as often as it occurs
+        (its postings are read once); the `max_terms` heaviest, ties to the alphabetically first."""
+        weighted = []
+        for term, repeats in Counter(self.analyzer.analyze_query(query)).items():
+            index, df = self._frequency(term)
+            if df:
+                idf = np.float32(repeats * math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
+                weighted.append((idf, term, index))
+        if max_terms is not None and len(weighted) > max_terms:
+            # A listing's whole text read ~10^6 postings at 10^5 listings, mostly of its commonest
+            # words, which move a score least: its 25 heaviest terms read ~5 % of them.
+            weighted = sorted(weighted, key=lambda weight: (-weight[0], weight[1]))[:max_terms]
+        return weighted
 
     def _norms_of(self, lengths: np.ndarray, average_length: float) -> np.ndarray:
         """k1 * (1 - b + b * length / average length), BM25's length term, as float32."""

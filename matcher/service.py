@@ -21,6 +21,11 @@ from matcher.results import CandidatePairs, ScoredListing
 from matcher.rules import may_pair, visible_candidate
 from matcher.text_index import TextIndex
 
+# A listing matched against the other side is a query of its whole text; BM25 scores its heaviest
+# terms only, as Lucene's MoreLikeThis does (its default is 25): docs/decisions.md, "Scale: a listing
+# as a query".
+LISTING_QUERY_TERMS = 25
+
 
 class Matcher:
     """Candidates from both retrievers, adaptive fusion, then the ranker over text and structure."""
@@ -34,6 +39,7 @@ class Matcher:
         ranker_version: str,
         candidates: int = 200,
         reuse_listing_vectors: bool = True,
+        listing_query_terms: int | None = LISTING_QUERY_TERMS,
     ) -> None:
         self.indexes = indexes
         self.fusion = fusion
@@ -43,6 +49,7 @@ class Matcher:
         # With a symmetric model (no query/passage prefixes) a listing's indexed vector is
         # exactly its query vector, which saves encoding a long text on every match request.
         self.reuse_listing_vectors = reuse_listing_vectors
+        self.listing_query_terms = listing_query_terms
 
     def retrieve(
         self,
@@ -52,14 +59,16 @@ class Matcher:
         allowed_ids: Collection[int] | None,
         vector: np.ndarray | None = None,
         extra: int = 0,
+        max_terms: int | None = None,
     ) -> tuple[Hits, Hits]:
         """(BM25 hits, dense hits) from the `kind` indexes, restricted to `allowed_ids` inside retrieval;
-        `extra` more candidates than usual, for those the caller will drop."""
+        `extra` more candidates than usual, for those the caller will drop; `max_terms`: BM25 scores
+        only that many of the text's heaviest terms."""
         if allowed_ids is not None and not allowed_ids:
             return [], []
         index = self.indexes[kind]
         k = self.candidates + extra if allowed_ids is None else min(self.candidates, len(allowed_ids))
-        lexical = index.lexical_search(text, k, allowed_ids=allowed_ids)
+        lexical = index.lexical_search(text, k, allowed_ids=allowed_ids, max_terms=max_terms)
         dense = index.dense_search(text, k, allowed_ids=allowed_ids, vector=vector)
         return lexical, dense
 
@@ -72,13 +81,14 @@ class Matcher:
         vector: np.ndarray | None = None,
         language: str | None = None,
         hidden_ids: Collection[int] = frozenset(),
+        max_terms: int | None = None,
     ) -> list[FusedCandidate]:
         """Both retrievers' candidates fused into one ranking; `language`: the query's, when declared;
         `hidden_ids`: listings never to return (a few, dropped after retrieval rather than passing the
-        indexes every other id)."""
+        indexes every other id); `max_terms` as in `retrieve`."""
         extra = min(len(hidden_ids), self.candidates)
         lexical, dense = self.retrieve(
-            kind=kind, text=text, allowed_ids=allowed_ids, vector=vector, extra=extra
+            kind=kind, text=text, allowed_ids=allowed_ids, vector=vector, extra=extra, max_terms=max_terms
         )
         if hidden_ids:
             lexical = [hit for hit in lexical if hit[0] not in hidden_ids]
@@ -234,6 +244,7 @@ class Matcher:
             vector=self._own_vector(own, listing),
             language=listing.language.value,
             hidden_ids=hidden_ids,
+            max_terms=self.listing_query_terms,
         )
         ids = [candidate.id for candidate in fused]
         found: Mapping[int, ListingFacts] = source.offer_facts(ids) if is_need else source.need_facts(ids)

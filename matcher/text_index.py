@@ -22,7 +22,14 @@ class TextIndex(Protocol):
         vector: np.ndarray | None = None,
     ) -> Hits: ...
 
-    def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None) -> Hits: ...
+    def lexical_search(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_ids: Collection[int] | None = None,
+        max_terms: int | None = None,
+    ) -> Hits: ...
 
     def informative(self, phrases: Iterable[str]) -> set[str]: ...
 

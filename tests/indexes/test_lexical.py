@@ -49,6 +49,23 @@ def test_scores_equal_direct_bm25(query: str) -> None:
     assert [s for _, s in results] == sorted((s for _, s in results), reverse=True)
 
 
+@pytest.mark.parametrize("max_terms", [1, 2, 3])
+def test_max_terms_scores_the_heaviest_terms_only(max_terms: int) -> None:
+    query = "robot robot solar water membrane welding"
+    terms = Counter(analyze(query))
+    docs = [Counter(analyze(text)) for text in CORPUS.values()]
+
+    def weight(term: str) -> float:
+        df = sum(term in counts for counts in docs)
+        return terms[term] * math.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+
+    heaviest = sorted(terms, key=lambda term: (-weight(term), term))[:max_terms]
+    kept = " ".join(term for term in heaviest for _ in range(terms[term]))
+    results = _index().search(query, k=10, max_terms=max_terms)
+    assert dict(results) == pytest.approx(_bm25(kept, CORPUS))
+    assert _index().search(query, k=10, max_terms=len(terms)) == _index().search(query, k=10)
+
+
 def test_incremental_updates_equal_a_fresh_build() -> None:
     index = _index()
     index.upsert([20, 60], ["laser cutting of solar cells", "robot vacuum"])

@@ -17,7 +17,7 @@ from indexes.text import analyze, text_language
 from matcher.fusion import AdaptiveFusion
 from matcher.ranker import default_ranker
 from matcher.records import ListingRecord, NeedFacts, NeedRecord, OfferFacts, OfferRecord
-from matcher.service import Matcher
+from matcher.service import LISTING_QUERY_TERMS, Matcher
 from tests.matcher.test_features import NOW, need, offer
 
 BROKER = Viewer(role=Role.BROKER, organization_id=1)
@@ -28,6 +28,7 @@ class WordOverlapIndex:
 
     def __init__(self, records: Mapping[int, ListingRecord]) -> None:
         self.records = records
+        self.max_terms_asked: list[int | None] = []
 
     def _search(self, text: str, k: int, allowed_ids: Collection[int] | None) -> list[tuple[int, float]]:
         words = set(analyze(text))
@@ -48,7 +49,10 @@ class WordOverlapIndex:
     ):
         return self._search(text, k, allowed_ids)
 
-    def lexical_search(self, text: str, k: int, *, allowed_ids: Collection[int] | None = None):  # type: ignore[no-untyped-def]
+    def lexical_search(  # type: ignore[no-untyped-def]
+        self, text: str, k: int, *, allowed_ids: Collection[int] | None = None, max_terms: int | None = None
+    ):
+        self.max_terms_asked.append(max_terms)
         return self._search(text, k, allowed_ids)
 
     def informative(self, phrases: Iterable[str]) -> set[str]:
@@ -217,6 +221,15 @@ def test_a_matchs_query_words_come_from_the_query_listings_own_index() -> None:
         need=need_record, allowed_offer_ids=None, source=records, viewer=BROKER, now=NOW
     )
     assert "Máy" in unsegmented[0].explanation.matched_terms
+
+
+def test_a_listing_query_scores_its_heaviest_terms_and_free_text_all_of_its() -> None:
+    matcher, records = build([offer(id=1, organization_id=10)], [THE_NEED])
+    offers_index = matcher.indexes["offers"]
+    assert isinstance(offers_index, WordOverlapIndex)
+    matcher.match_need(need=THE_NEED, allowed_offer_ids=None, source=records, viewer=BROKER, now=NOW)
+    matcher.search(kind="offers", query="drip irrigation", allowed_ids=None, source=records)
+    assert offers_index.max_terms_asked == [LISTING_QUERY_TERMS, None]
 
 
 def test_hidden_ids_are_dropped_from_the_candidates_and_the_total() -> None:
