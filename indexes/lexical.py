@@ -139,7 +139,7 @@ class LexicalIndex:
         # not depend on where it lives.
         scores = np.zeros(in_base + len(delta.id_of_slot), dtype=np.float32)
         average_length = (base.total_length - self._deleted_length + delta.total_length) / n_docs
-        for idf, term, index in self._query_terms(query, n_docs, max_terms):
+        for idf, term, index in self.query_terms(query, max_terms=max_terms):
             # np.add.at, not `scores[slots] +=`, which reads, adds and writes back in three passes: a
             # match at 10^6 listings adds millions of postings, and this took 36 ms where that took 63.
             if index is not None:
@@ -167,21 +167,21 @@ class LexicalIndex:
         order = np.lexsort((doc_ids, -scores[candidates]))[:k]
         return [(int(i), float(s)) for i, s in zip(doc_ids[order], scores[candidates[order]], strict=True)]
 
-    def _query_terms(
-        self, query: str, n_docs: int, max_terms: int | None
+    def query_terms(
+        self, query: str, *, max_terms: int | None = None
     ) -> list[tuple[np.float32, str, int | None]]:
         """(weight, term, base vocabulary index) of each query term found in the index: its idf times
         how often the query repeats it, as Lucene adds a repeated term's score as often as it occurs
         (its postings are read once); the `max_terms` heaviest, ties to the alphabetically first."""
-        weighted = []
+        weighted, n_docs = [], len(self)
         for term, repeats in Counter(self.analyzer.analyze_query(query)).items():
             index, df = self._frequency(term)
             if df:
                 idf = np.float32(repeats * math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
                 weighted.append((idf, term, index))
         if max_terms is not None and len(weighted) > max_terms:
-            # A listing's whole text read ~10^6 postings at 10^5 listings, mostly of its commonest
-            # words, which move a score least: its 25 heaviest terms read ~5 % of them.
+            # A listing's whole text read up to ~10^6 postings at 10^5 listings, mostly of its
+            # commonest words, which move a score least.
             weighted = sorted(weighted, key=lambda weight: (-weight[0], weight[1]))[:max_terms]
         return weighted
 

@@ -22,9 +22,10 @@ from matcher.rules import may_pair, visible_candidate
 from matcher.text_index import TextIndex
 
 # A listing matched against the other side is a query of its whole text; BM25 scores its heaviest
-# terms only, as Lucene's MoreLikeThis does (its default is 25): docs/decisions.md, "Scale: a listing
-# as a query".
-LISTING_QUERY_TERMS = 25
+# terms only, as Lucene's MoreLikeThis does with 25 words. Our analyser emits ~4 terms for a Vietnamese
+# word (syllables, compound, folded forms), and 25 terms lost 0.016 nDCG@10 on the demo's vi→vi
+# matches: docs/decisions.md, "Scale: a listing as a query".
+LISTING_QUERY_TERMS = 100
 
 
 class Matcher:

@@ -122,11 +122,13 @@ def collect_pairs(*, encoder: Encoder, settings: Settings) -> DemoPairs:
             ref = need_ref[need_id]
             pairs.need_language[ref] = need.language.value
             text = query_text(need)
-            lexical, dense = matcher.retrieve(kind="offers", text=text, allowed_ids=None)
+            # As a match queries: BM25 over the listing's heaviest terms (Matcher.listing_query_terms).
+            terms = matcher.listing_query_terms
+            lexical, dense = matcher.retrieve(kind="offers", text=text, allowed_ids=None, max_terms=terms)
             pairs.runs["bm25"][ref] = [ref_of[i] for i, _ in lexical]
             pairs.runs["dense"][ref] = [ref_of[i] for i, _ in dense]
             fused = matcher.candidates_for(
-                kind="offers", text=text, allowed_ids=None, language=need.language.value
+                kind="offers", text=text, allowed_ids=None, language=need.language.value, max_terms=terms
             )
             pairs.runs["hybrid"][ref] = [ref_of[c.id] for c in fused]
             found = matcher.candidate_pairs(
