@@ -166,26 +166,36 @@ def _text_words(text: str, stem_english: bool, compounds: frozenset[str]) -> tup
     listing again, so the same texts are kept."""
     tokens = _TOKEN.findall(unicodedata.normalize("NFC", text))
     lowered = [token.lower() for token in tokens]
-    starts = {compound.split("_", 1)[0] for compound in compounds}
-    longest = max((compound.count("_") + 1 for compound in compounds), default=1)
+    # Each compound's syllables under its first one, longest first: only where one starts is a
+    # compound looked for, and a lone word (most of them) takes no join.
+    starting: dict[str, list[list[str]]] = {}
+    for compound in compounds:
+        parts = compound.split("_")
+        starting.setdefault(parts[0], []).append(parts)
+    for options in starting.values():
+        options.sort(key=len, reverse=True)
     words: list[TextWord] = []
     position = 0
     while position < len(tokens):
-        if not _WORD.fullmatch(lowered[position]):
+        word = lowered[position]
+        # A token is a word or one punctuation character, which is never alphanumeric.
+        if not word[0].isalnum():
             words.append((tokens[position], None, None))
             position += 1
             continue
-        longest_here = min(longest, len(tokens) - position) if lowered[position] in starts else 1
         size = next(
             (
-                n
-                for n in range(longest_here, 1, -1)
-                if "_".join(lowered[position : position + n]) in compounds
+                len(parts)
+                for parts in starting.get(word, ())
+                if lowered[position : position + len(parts)] == parts
             ),
             1,
         )
-        forms, syllables = _explained_word("_".join(lowered[position : position + size]), stem_english)
-        words.append((" ".join(tokens[position : position + size]), forms, syllables))
+        if size > 1:
+            word = "_".join(lowered[position : position + size])
+        forms, syllables = _explained_word(word, stem_english)
+        display = tokens[position] if size == 1 else " ".join(tokens[position : position + size])
+        words.append((display, forms, syllables))
         position += size
     return tuple(words)
 

@@ -107,6 +107,28 @@ def test_texts_kept_for_explaining_share_their_words_forms() -> None:
     assert "sầu_riêng" in by_display["sầu riêng"][0] and "sau_rieng" in by_display["sầu riêng"][0]
 
 
+def test_a_texts_words_join_the_longest_compound_and_keep_punctuation_apart() -> None:
+    compounds = frozenset({"trí_tuệ", "trí_tuệ_nhân_tạo", "nhân_tạo", "tri_tue"})
+    words = _text_words("Trí tuệ nhân tạo, trí tuệ và tri tue (AI).", True, compounds)
+    assert [display for display, _, _ in words] == [
+        "Trí tuệ nhân tạo",
+        ",",
+        "trí tuệ",
+        "và",
+        "tri tue",
+        "(",
+        "AI",
+        ")",
+        ".",
+    ]
+    assert [syllables for _, _, syllables in words][:3] == [
+        ("tri", "tue", "nhan", "tao"),
+        None,
+        ("tri", "tue"),
+    ]
+    assert all(forms is None for display, forms, _ in words if display in ",()."), "punctuation has no forms"
+
+
 def test_words_rebuilt_from_compounds_agree_with_pyvi_on_the_demo_listings() -> None:
     """Explanations read a listing's words from the compounds the index kept, joined wherever they
     occur; pyvi reads context, so it may leave a pair apart once that it joined elsewhere in the text."""
