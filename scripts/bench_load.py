@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
 import random
@@ -27,9 +29,10 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -192,8 +195,32 @@ def start_server(args: argparse.Namespace, data_dir: Path, port: int) -> subproc
     if args.model:
         env["TECHMATCH_EMBEDDING_MODEL"] = args.model
     command = [sys.executable, "-m", "scripts.cli", "serve", "--demo", "--port", str(port)]
+    return server_process(command, env=env)
+
+
+# prctl(2): the signal a process gets when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_the_bench() -> None:
+    """Runs in the server's process before it starts: SIGTERM to it when the bench dies."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def server_process(
+    command: list[str], *, env: Mapping[str, str] | None, output: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a server in its own session (`stop_server` kills the group) that stops when the bench
+    starting it dies, even killed (Linux): a killed bench left servers running that skewed the next
+    runs on their folder. `output`: where its stdout and stderr go (default: nowhere)."""
     return subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        command,
+        env=env,
+        stdout=output or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if output else subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_stop_with_the_bench if sys.platform == "linux" else None,
     )
 
 

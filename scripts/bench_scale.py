@@ -49,7 +49,7 @@ from models.base import make_engine, make_session_factory, refresh_statistics
 from models.listings import Need, Offer
 from models.organizations import Organization
 from scripts.bench_api import percentile
-from scripts.bench_load import Results, free_port, stop_server, wait_until_ready
+from scripts.bench_load import Results, free_port, server_process, stop_server, wait_until_ready
 from scripts.bench_scale_clients import MIX, PROBE_WORD, drive
 
 WORDS_VI = ["xử lý nước thải", "cảm biến độ ẩm", "phân bón hữu cơ", "pin mặt trời", "truy xuất nguồn gốc"]
@@ -279,12 +279,8 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}/api/v1"
         started = time.perf_counter()
         log = args.server_log.open("ab") if args.server_log else None
-        server = subprocess.Popen(
-            [*cli, "serve", "--port", str(port), "--workers", str(args.api_workers)],
-            env=env,
-            stdout=log or subprocess.DEVNULL,
-            stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
-            start_new_session=True,
+        server = server_process(
+            [*cli, "serve", "--port", str(port), "--workers", str(args.api_workers)], env=env, output=log
         )
         try:
             wait_until_ready(base, server, timeout=args.ready_timeout)

@@ -43,3 +43,25 @@ def test_stopping_a_stubborn_server_kills_its_workers_too(tmp_path: Path) -> Non
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child)
+
+
+# A bench that starts a long-running "server" through `server_process`, prints its pid, then waits.
+BENCH = """
+import sys, time
+from scripts.bench_load import server_process
+child = server_process([sys.executable, "-c", "import time; time.sleep(120)"], env=None)
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_server_stops_when_the_bench_that_started_it_is_killed() -> None:
+    with subprocess.Popen([sys.executable, "-c", BENCH], stdout=subprocess.PIPE, text=True) as bench:
+        assert bench.stdout is not None
+        server = int(bench.stdout.readline())
+        assert _alive(server)
+        bench.kill()  # SIGKILL: the bench gets no chance to stop its server itself
+    deadline = time.monotonic() + 10
+    while _alive(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(server)
