@@ -16,7 +16,7 @@ from indexes.text import looks_vietnamese, text_language
 Ranked = Sequence[tuple[int, float]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FusedCandidate:
     """A fused result: `score` = `lexical` + `dense`, each side's share of it, all within [0, 1].
 
