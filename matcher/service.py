@@ -9,7 +9,7 @@ import numpy as np
 
 from core.access import Viewer
 from core.taxonomy import ListingStatus
-from indexes.documents import Hits, IndexDocument, listing_text
+from indexes.documents import Hits, IndexDocument
 from indexes.encoder import Encoder
 from matcher.explanations import Explanation, compounds_of, explain, matched_phrases
 from matcher.features import FEATURE_NAMES, compatibility_values, text_feature_rows
@@ -240,7 +240,8 @@ class Matcher:
         own, other = ("needs", "offers") if is_need else ("offers", "needs")
         fused = self.candidates_for(
             kind=other,
-            text=query_text(listing),
+            # The same text its own index holds, composed once per record.
+            text=listing.text,
             allowed_ids=allowed_ids,
             vector=self._own_vector(own, listing),
             language=listing.language.value,
@@ -275,7 +276,7 @@ class Matcher:
     def _own_vector(self, kind: str, record: ListingRecord) -> np.ndarray | None:
         if not self.reuse_listing_vectors or kind not in self.indexes:
             return None
-        document = IndexDocument(record.id, query_text(record), language=record.language.value)
+        document = IndexDocument(record.id, record.text, language=record.language.value)
         return self.indexes[kind].stored_vector(document)
 
 
@@ -290,8 +291,3 @@ def build_matcher(
         ranker_version=ranker_version,
         reuse_listing_vectors=encoder.symmetric,
     )
-
-
-def query_text(record: ListingRecord) -> str:
-    """A listing's text as a query against the other side: the same text its own index holds."""
-    return listing_text(title=record.title, keywords=record.keywords, description=record.description)

@@ -37,7 +37,7 @@ from matcher.calibration import (
 from matcher.features import FEATURE_NAMES
 from matcher.metrics import evaluate_run, ndcg_at_k, recall_at_k
 from matcher.ranker import DEFAULT_RANKER_FILE, DEFAULT_VERSION, MatchRanker, default_ranker
-from matcher.service import Matcher, build_matcher, query_text
+from matcher.service import Matcher, build_matcher
 from models.base import make_engine, make_session_factory, transaction
 from models.listings import Need, Offer, listing_ids_by_status
 from models.migrate import upgrade
@@ -121,7 +121,7 @@ def collect_pairs(*, encoder: Encoder, settings: Settings) -> DemoPairs:
         for need_id, need in sorted(needs.items()):
             ref = need_ref[need_id]
             pairs.need_language[ref] = need.language.value
-            text = query_text(need)
+            text = need.text
             # As a match queries: BM25 over the listing's heaviest terms (Matcher.listing_query_terms).
             terms = matcher.listing_query_terms
             lexical, dense = matcher.retrieve(kind="offers", text=text, allowed_ids=None, max_terms=terms)
